@@ -1,0 +1,147 @@
+"""The two ends of a cell run: the spec the host gives the harness, and the CellResult made from its events."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+from orchestrator import stats
+from orchestrator.cell_process import HarnessOutcome
+from orchestrator.host import host_info
+from orchestrator.matrix import Cell, LoadedMatrix
+from orchestrator.results import (
+    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, ErrorInfo, HostInfo, Metrics, ModelInfo, Threads,
+    Timings, WorkloadInfo,
+)
+from orchestrator.runtimes.base import Prepared
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: str | None,
+              cache_dir: str | None) -> dict[str, Any]:
+    """The cell spec (JSON) read by workloads/harness.py. Paths are as the harness will see them."""
+    env = prepared.environment
+    workload = loaded.matrix.workloads[cell.workload]
+    return {
+        "cell_id": cell.cell_id,
+        "workload": cell.workload,
+        "dataset": workload.dataset,
+        "backend": env.backend,
+        "keras_version": env.keras,
+        "epochs": cell.epochs,
+        "batch_size": cell.batch_size,
+        "train_samples": cell.train_samples,
+        "test_samples": cell.test_samples,
+        "steps_per_epoch": cell.steps_per_epoch,
+        "seed": cell.seed,
+        "threads": cell.threads,
+        "image_data_format": env.image_data_format,
+        "capabilities": list(env.capabilities),
+        "data": {"source": cell.data, "dir": data_dir, "cache_dir": cache_dir},
+    }
+
+
+def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: str, runtime: str,
+             started_at: str, env_vars: dict[str, str], host: HostInfo | None = None) -> CellResult:
+    """Turn a harness outcome into a CellResult; decide its status from what the process showed."""
+    start = outcome.first("start") or {}
+    data = outcome.first("data") or {}
+    model = outcome.first("model") or {}
+    evaluate = outcome.first("evaluate") or {}
+    end = outcome.first("end") or {}
+    epochs = sorted(outcome.all("epoch"), key=lambda e: e.get("epoch", 0))
+    epochs_s = [float(e["seconds"]) for e in epochs if "seconds" in e]
+    status, reason, error = _status(outcome, cell)
+    versions = start.get("versions", {})
+    return CellResult(
+        run_id=run_id,
+        cell_id=cell.cell_id,
+        status=status,
+        reason=reason,
+        started_at=started_at,
+        finished_at=now_iso(),
+        environment=EnvironmentInfo(
+            name=prepared.name,
+            backend=prepared.environment.backend,
+            keras_version=str(versions.get("keras") or prepared.environment.keras),
+            python_version=str(versions.get("python") or prepared.python_version),
+            runtime=runtime,
+            framework_version=versions.get("backend_version"),
+            numpy_version=versions.get("numpy"),
+            image_data_format=start.get("image_data_format") or prepared.environment.image_data_format,
+            packages=prepared.packages,
+            env_hash=prepared.env_hash,
+            image=prepared.image,
+        ),
+        workload=WorkloadInfo(
+            name=cell.workload, profile=cell.profile, epochs=cell.epochs, batch_size=cell.batch_size,
+            repeat=cell.repeat, seed=cell.seed, train_samples=cell.train_samples,
+            test_samples=cell.test_samples, steps_per_epoch=cell.steps_per_epoch,
+        ),
+        model=ModelInfo(
+            params=model.get("params"),
+            deviations=list(model.get("deviations", [])) + list(start.get("deviations", [])),
+            hyperparameters=model.get("hyperparameters", {}),
+        ),
+        data=DataInfo(**{k: v for k, v in data.items() if k in DataInfo.model_fields}),
+        timings=Timings(
+            process_s=round(outcome.wall_s, 3),
+            import_s=start.get("import_s"),
+            data_s=data.get("seconds"),
+            build_s=model.get("seconds"),
+            fit_s=end.get("fit_s"),
+            evaluate_s=evaluate.get("seconds"),
+            epochs_s=epochs_s,
+            first_epoch_s=epochs_s[0] if epochs_s else None,
+            steady_state_s=stats.steady_state(epochs_s),
+            samples_per_s=stats.samples_per_second(end.get("train_samples_per_epoch"), stats.steady_state(epochs_s)),
+        ),
+        metrics=Metrics(
+            per_epoch=[EpochMetrics(**{k: v for k, v in e.items() if k in EpochMetrics.model_fields})
+                       for e in epochs],
+            test={k: float(v) for k, v in evaluate.get("metrics", {}).items()},
+        ),
+        inference=(outcome.first("inference") or {}).get("results"),
+        threads=Threads(
+            requested=cell.threads,
+            env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k == "XLA_FLAGS"},
+            framework=start.get("threads", {}),
+        ),
+        host=host or host_info(),
+        error=error,
+    )
+
+
+def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, ErrorInfo | None]:
+    unsupported = outcome.first("unsupported")
+    error = outcome.first("error")
+    if outcome.timed_out:
+        message = f"cell {cell.cell_id} ran past its timeout of {cell.timeout_s:g} s and was stopped"
+        return "timeout", message, ErrorInfo(type="Timeout", message=message, log_tail=outcome.log_tail)
+    if error:
+        message = str(error.get("message", ""))
+        log_tail = "\n".join(filter(None, [error.get("traceback", ""), outcome.log_tail]))
+        return "failed", message, ErrorInfo(type=str(error.get("type", "Error")), message=message,
+                                            log_tail=log_tail[-8000:])
+    if outcome.returncode != 0:
+        how = f"signal {outcome.signal_name}" if outcome.signal_name else f"exit code {outcome.returncode}"
+        message = f"harness process of {cell.cell_id} died with {how}"
+        return "failed", message, ErrorInfo(type="ProcessCrashed", message=message, log_tail=outcome.log_tail)
+    if unsupported:
+        # What the backend could do (e.g. inference) is still recorded beside the reason.
+        return "unsupported", str(unsupported.get("reason")), None
+    if not outcome.first("end"):
+        message = f"harness of {cell.cell_id} exited without reporting the end of the cell"
+        return "failed", message, ErrorInfo(type="IncompleteRun", message=message, log_tail=outcome.log_tail)
+    return "ok", None, None
+
+
+def spec_paths(logs_dir: Path, cell: Cell) -> tuple[Path, Path, Path]:
+    """Where a cell's spec, events and log live inside the run's logs folder."""
+    stem = logs_dir / cell.cell_id
+    return (stem.with_name(stem.name + ".spec.json"), stem.with_name(stem.name + ".events.jsonl"),
+            stem.with_name(stem.name + ".log"))

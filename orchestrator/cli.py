@@ -1,0 +1,48 @@
+"""`orchestrate`: parse arguments, call the command's run(), print errors without tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from orchestrator.commands import build, list as list_cmd, run
+from orchestrator.errors import OrchestratorError
+
+COMMANDS = (build, run, list_cmd)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="orchestrate",
+        description="Which deep-learning framework is fastest behind Keras, for my kind of model?",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return p
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that keeps tables readable when output goes to a file or CI log (no terminal width)."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=160)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = _console()
+    err = _console(stderr=True)
+    try:
+        return args.func(args, console)
+    except OrchestratorError as exc:
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

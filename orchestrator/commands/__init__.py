@@ -1,0 +1,1 @@
+"""One small module per command, each with a testable `run(args, console) -> int`."""

@@ -1,0 +1,35 @@
+"""Pieces several commands share: choosing a runtime, resolving the data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from orchestrator.environments import cache_dir
+from orchestrator.errors import ConfigError
+from orchestrator.matrix import LoadedMatrix
+from orchestrator.runtimes.base import Runtime
+
+
+def make_runtime(kind: str, loaded: LoadedMatrix, cache: str | None, console: Console) -> Runtime:
+    """The runtime named by --runtime; `auto` is the local virtualenv runtime on this machine."""
+    from orchestrator.runtimes.local import LocalRuntime
+
+    root = cache_dir(cache, loaded)
+    log = lambda message: console.print(f"[dim]{message}[/dim]")  # noqa: E731
+    if kind in ("auto", "local"):
+        return LocalRuntime(loaded, root, log)
+    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local")
+
+
+def data_dir(explicit: str | None) -> Path | None:
+    """--data-dir, else $ORCHESTRATE_DATA_DIR, else None (download from the canonical origins)."""
+    chosen = explicit or os.environ.get("ORCHESTRATE_DATA_DIR")
+    if not chosen:
+        return None
+    path = Path(chosen).expanduser().resolve()
+    if not path.is_dir():
+        raise ConfigError(f"data directory {path} (from --data-dir or ORCHESTRATE_DATA_DIR) does not exist")
+    return path

@@ -1,0 +1,42 @@
+"""`orchestrate build [ENV ...]`: prepare environments (reused at once when nothing changed)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from orchestrator.commands._common import make_runtime
+from orchestrator.errors import ConfigError, OrchestratorError
+from orchestrator.matrix import load_matrix
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="build (or reuse) environments")
+    p.add_argument("environments", nargs="*", metavar="ENV", help="environments to build (default: all)")
+    p.add_argument("--matrix", default="matrix.yaml", help="matrix file (default: matrix.yaml)")
+    p.add_argument("--runtime", default="auto", help="auto | local")
+    p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
+    p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    loaded = load_matrix(args.matrix)
+    names = args.environments or list(loaded.matrix.environments)
+    unknown = [n for n in names if n not in loaded.matrix.environments]
+    if unknown:
+        raise ConfigError(f"unknown environment {', '.join(unknown)}; choose from: "
+                          f"{', '.join(loaded.matrix.environments)} (in {loaded.path})")
+    runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
+    failures = 0
+    for name in names:
+        try:
+            prepared = runtime.prepare(name, force=args.force)
+        except OrchestratorError as exc:
+            failures += 1
+            console.print(f"[red]{name}: build failed[/red]\n{exc}")
+            continue
+        state = "reused" if prepared.reused else "built"
+        console.print(f"[green]{name}[/green]: {state} ({prepared.env_hash}, Python {prepared.python_version})")
+    return 1 if failures else 0

@@ -1,0 +1,140 @@
+"""What every runtime shares about an environment: its cache folders, its content hash, its process env.
+
+An environment is defined by its matrix entry, its requirements file, the interpreter it is built with and
+the build recipe version. Their hash decides whether a prepared environment can be reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.matrix import Environment, LoadedMatrix
+
+# Bump when the way environments are built changes, so old builds are not reused.
+BUILD_RECIPE_VERSION = 1
+
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+# Variables from the caller's shell that would leak into a cell and change what it measures.
+_SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_")
+
+
+def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:
+    """The project's cache directory: --cache-dir, $ORCHESTRATE_CACHE_DIR, or .orchestrate beside the matrix."""
+    chosen = explicit or os.environ.get("ORCHESTRATE_CACHE_DIR")
+    return Path(chosen).resolve() if chosen else loaded.root / ".orchestrate"
+
+
+@dataclass(frozen=True)
+class EnvPaths:
+    """The private folders of one environment under the project's cache directory."""
+
+    root: Path
+
+    @property
+    def venv(self) -> Path:
+        return self.root / "venv"
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def keras_home(self) -> Path:
+        return self.root / "keras_home"
+
+    @property
+    def caches(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def lib(self) -> Path:
+        """Private shared libraries (compatibility links) put on LD_LIBRARY_PATH."""
+        return self.root / "lib"
+
+    @property
+    def marker(self) -> Path:
+        return self.root / "ready.json"
+
+    @property
+    def build_log(self) -> Path:
+        return self.root / "build.log"
+
+
+def env_paths(cache: Path, name: str) -> EnvPaths:
+    return EnvPaths(cache / "envs" / name)
+
+
+def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id: str) -> str:
+    """A content hash of everything that defines an environment."""
+    payload = {
+        "recipe": BUILD_RECIPE_VERSION,
+        "name": name,
+        "environment": env.model_dump(mode="json", exclude={"notes", "image"}),
+        "requirements": requirements_text,
+        "interpreter": interpreter_id,
+    }
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def keras_config(env: Environment) -> dict[str, object]:
+    """keras.json for this environment, written in the generation's own vocabulary."""
+    config: dict[str, object] = {"backend": env.backend, "floatx": "float32", "epsilon": 1e-07}
+    if env.keras_major == 1:
+        config["image_dim_ordering"] = "th" if env.image_data_format == "channels_first" else "tf"
+    else:
+        config["image_data_format"] = env.image_data_format
+    return config
+
+
+def write_private_config(paths: EnvPaths, env: Environment) -> None:
+    """Private HOME and KERAS_HOME with keras.json, so no run reads or writes ~/.keras."""
+    text = json.dumps(keras_config(env), indent=2)
+    for folder in (paths.keras_home, paths.home / ".keras"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "keras.json").write_text(text)
+    paths.caches.mkdir(parents=True, exist_ok=True)
+
+
+def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
+                     base: dict[str, str] | None = None) -> dict[str, str]:
+    """The process environment of a cell: private homes and caches, backend, explicit thread counts."""
+    result = {k: v for k, v in (base if base is not None else os.environ).items()
+              if not k.startswith(_SCRUBBED_PREFIXES)}
+    caches = paths.caches
+    result.update({
+        "HOME": str(paths.home),
+        "KERAS_HOME": str(paths.keras_home),
+        "KERAS_BACKEND": env.backend,
+        "XDG_CACHE_HOME": str(caches),
+        "MPLCONFIGDIR": str(caches / "matplotlib"),
+        "THEANO_FLAGS": f"base_compiledir={caches / 'theano'}",
+        "MXNET_HOME": str(caches / "mxnet"),
+        "TORCHINDUCTOR_CACHE_DIR": str(caches / "torchinductor"),
+        "PYTHONHASHSEED": str(seed),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    })
+    for var in THREAD_VARS:
+        result[var] = str(threads)
+    if paths.lib.is_dir():
+        result["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (str(paths.lib), result.get("LD_LIBRARY_PATH", "")) if p
+        )
+    for key, value in env.env.items():
+        if key == "THEANO_FLAGS":
+            result[key] = f"{result[key]},{value}"
+        else:
+            result[key] = value
+    return result

@@ -1,0 +1,333 @@
+"""The matrix file: environments x workloads x profiles, validated before anything runs.
+
+`load_matrix` turns YAML into a `Matrix`; `expand` turns a Matrix and a selection into `Cell`s.
+Every validation error names the file, the field path and, where it helps, the allowed values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orchestrator.errors import ConfigError
+
+Backend = Literal["tensorflow", "cntk", "theano", "mxnet", "jax", "torch", "openvino", "numpy"]
+Capability = Literal["train", "infer"]
+DataSource = Literal["real", "synthetic"]
+DatasetName = Literal["mnist", "cifar10", "babi"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageSpec(_Strict):
+    """How the Docker runtime builds this environment's image (used by `--runtime docker`)."""
+
+    dockerfile: str = "docker/Dockerfile"
+    base_image: str | None = None
+    cpu_base_image: str | None = None
+    build_args: dict[str, str] = Field(default_factory=dict)
+    cuda: str | None = None
+    min_compute_capability: float | None = None
+    max_compute_capability: float | None = None
+
+
+class Environment(_Strict):
+    """One framework stack: a backend, a Keras version, an interpreter and pinned requirements."""
+
+    backend: Backend
+    keras: str
+    python: str
+    requirements: str
+    interpreter: str | None = None
+    capabilities: list[Capability] = Field(default_factory=lambda: ["train", "infer"])
+    image_data_format: Literal["channels_last", "channels_first"] = "channels_last"
+    env: dict[str, str] = Field(default_factory=dict)
+    installer: Literal["uv", "pip"] = "uv"
+    system_packages: list[str] = Field(default_factory=list)
+    pip_pre: list[str] = Field(default_factory=list)
+    image: ImageSpec | None = None
+    notes: str = ""
+
+    @field_validator("python")
+    @classmethod
+    def _python_version(cls, value: str) -> str:
+        parts = value.split(".")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"must be MAJOR.MINOR like '3.11', got {value!r}")
+        return value
+
+    @property
+    def keras_major(self) -> int:
+        return int(self.keras.split(".")[0])
+
+
+class Workload(_Strict):
+    """One upstream Keras example, with its upstream defaults."""
+
+    dataset: DatasetName
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    upstream: str = ""
+    description: str = ""
+
+
+class WorkloadOverride(_Strict):
+    epochs: int | None = Field(default=None, gt=0)
+    train_samples: int | None = Field(default=None, gt=0)
+    test_samples: int | None = Field(default=None, gt=0)
+    steps_per_epoch: int | None = Field(default=None, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0)
+
+
+class Profile(_Strict):
+    """How much of each workload to run: `article` is the upstream size, `smoke` a few batches."""
+
+    description: str = ""
+    epochs: int | None = Field(default=None, gt=0)
+    train_samples: int | None = Field(default=None, gt=0)
+    test_samples: int | None = Field(default=None, gt=0)
+    steps_per_epoch: int | None = Field(default=None, gt=0)
+    repeats: int = Field(default=1, gt=0)
+    timeout_s: float = Field(default=3600, gt=0)
+    data: DataSource = "real"
+    workloads: dict[str, WorkloadOverride] = Field(default_factory=dict)
+
+
+class Selection(_Strict):
+    """What `orchestrate run` runs when no --env/--workload is given."""
+
+    profile: str = "quick"
+    environments: list[str] = Field(default_factory=list)
+    workloads: list[str] = Field(default_factory=list)
+
+
+class Matrix(_Strict):
+    version: Literal[1] = 1
+    default: Selection = Field(default_factory=Selection)
+    seed: int = 1337
+    threads: int | None = Field(default=None, gt=0)
+    environments: dict[str, Environment]
+    workloads: dict[str, Workload]
+    profiles: dict[str, Profile]
+
+    @model_validator(mode="after")
+    def _references(self) -> "Matrix":
+        _check_names("default.profile", [self.default.profile], self.profiles)
+        _check_names("default.environments", self.default.environments, self.environments)
+        _check_names("default.workloads", self.default.workloads, self.workloads)
+        for name, profile in self.profiles.items():
+            _check_names(f"profiles.{name}.workloads", list(profile.workloads), self.workloads)
+        return self
+
+
+def _check_names(field: str, names: list[str], known: dict[str, Any]) -> None:
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{field}: unknown name {name!r}; known: {', '.join(known)}")
+
+
+class Cell(_Strict):
+    """One environment x workload x profile x repeat, with every parameter resolved."""
+
+    environment: str
+    workload: str
+    profile: str
+    repeat: int
+    epochs: int
+    batch_size: int
+    train_samples: int | None
+    test_samples: int | None
+    steps_per_epoch: int | None
+    data: DataSource
+    timeout_s: float
+    seed: int
+    threads: int
+
+    @property
+    def cell_id(self) -> str:
+        return f"{self.environment}__{self.workload}__{self.profile}__r{self.repeat}"
+
+
+class LoadedMatrix(BaseModel):
+    """A validated matrix together with the file it came from (relative paths resolve against it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    matrix: Matrix
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def requirements_path(self, env_name: str) -> Path:
+        return self.root / self.matrix.environments[env_name].requirements
+
+
+def load_matrix(path: str | Path) -> LoadedMatrix:
+    """Read and validate a matrix file; raise ConfigError naming the file and field on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: matrix file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping with environments, workloads and profiles")
+    try:
+        matrix = Matrix.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(path, exc)) from None
+    loaded = LoadedMatrix(path=path.resolve(), matrix=matrix)
+    _check_files(loaded)
+    return loaded
+
+
+def _check_files(loaded: LoadedMatrix) -> None:
+    for name, env in loaded.matrix.environments.items():
+        req = loaded.requirements_path(name)
+        if not req.is_file():
+            raise ConfigError(
+                f"{loaded.path}: environments.{name}.requirements: file {env.requirements!r} "
+                f"not found (looked at {req})"
+            )
+
+
+def _format_validation(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s) in the matrix"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(err["loc"][:-1])
+            message = f"unknown key; allowed keys here: {', '.join(allowed)}" if allowed else "unknown key"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"  {loc or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Walk the model classes along a field path to list the keys allowed at its end."""
+    model: Any = Matrix
+    i = 0
+    while i < len(loc):
+        field = model.model_fields.get(str(loc[i]))
+        if field is None:
+            return []
+        annotation = field.annotation
+        inner = _model_in(annotation)
+        if inner is None:
+            return []
+        if _is_dict(annotation):
+            i += 1  # skip the dict key (an environment or workload name)
+        model = inner
+        i += 1
+    return sorted(model.model_fields)
+
+
+def _model_in(annotation: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_dict(annotation: Any) -> bool:
+    from typing import get_origin
+
+    return get_origin(annotation) is dict
+
+
+def expand(
+    loaded: LoadedMatrix,
+    profile: str | None = None,
+    environments: list[str] | None = None,
+    workloads: list[str] | None = None,
+    data: DataSource | None = None,
+    timeout_s: float | None = None,
+) -> list[Cell]:
+    """The cells to run, in a deterministic order: environments, then workloads, then repeats."""
+    m = loaded.matrix
+    profile_name = profile or m.default.profile
+    _check_selection(loaded, "--profile", [profile_name], m.profiles)
+    env_names = environments or m.default.environments or list(m.environments)
+    wl_names = workloads or m.default.workloads or list(m.workloads)
+    _check_selection(loaded, "--env", env_names, m.environments)
+    _check_selection(loaded, "--workload", wl_names, m.workloads)
+    prof = m.profiles[profile_name]
+    env_order = [n for n in m.environments if n in env_names]
+    wl_order = [n for n in m.workloads if n in wl_names]
+    cells = []
+    for env_name in env_order:
+        for wl_name in wl_order:
+            for repeat in range(prof.repeats):
+                cells.append(_cell(m, env_name, wl_name, profile_name, repeat, data, timeout_s))
+    return cells
+
+
+def _cell(
+    m: Matrix,
+    env_name: str,
+    wl_name: str,
+    profile_name: str,
+    repeat: int,
+    data: DataSource | None,
+    timeout_s: float | None,
+) -> Cell:
+    wl = m.workloads[wl_name]
+    prof = m.profiles[profile_name]
+    over = prof.workloads.get(wl_name, WorkloadOverride())
+
+    def pick(name: str, fallback: Any) -> Any:
+        for value in (getattr(over, name), getattr(prof, name, None)):
+            if value is not None:
+                return value
+        return fallback
+
+    return Cell(
+        environment=env_name,
+        workload=wl_name,
+        profile=profile_name,
+        repeat=repeat,
+        epochs=pick("epochs", wl.epochs),
+        batch_size=wl.batch_size,
+        train_samples=pick("train_samples", None),
+        test_samples=pick("test_samples", None),
+        steps_per_epoch=pick("steps_per_epoch", None),
+        data=data or prof.data,
+        timeout_s=timeout_s or pick("timeout_s", prof.timeout_s),
+        seed=m.seed + repeat,
+        threads=m.threads or default_threads(),
+    )
+
+
+def default_threads() -> int:
+    """Threads per cell when the matrix sets none: the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _check_selection(loaded: LoadedMatrix, flag: str, names: list[str], known: dict[str, Any]) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(
+            f"{flag} {', '.join(unknown)}: not in {loaded.path}; choose from: {', '.join(known)}"
+        )

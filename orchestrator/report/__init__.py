@@ -1,0 +1,1 @@
+"""Reports made from CellResults: terminal tables now; plots and HTML beside them."""

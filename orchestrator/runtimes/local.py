@@ -1,0 +1,194 @@
+"""The embedded default runtime: one virtualenv per environment under the project's cache directory.
+
+A venv is reused only when its ready marker carries the current content hash and its interpreter runs;
+otherwise it is rebuilt from scratch. The marker is written last, so a failed build never looks ready.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from orchestrator import workload_files
+from orchestrator.cell_process import run_process, tail
+from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
+from orchestrator.environments import (
+    EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
+)
+from orchestrator.errors import EnvironmentBuildError
+from orchestrator.interpreters import find_interpreter
+from orchestrator.matrix import Cell, Environment
+from orchestrator.results import CellResult, write_json_atomic
+from orchestrator.runtimes.base import Prepared, RunContext, Runtime
+
+# Newer pips refuse these interpreters.
+_PIP_PINS = {"3.6": "pip<22", "3.7": "pip<24.1"}
+_LOCAL_WHEELS = Path("/opt/wheels")
+
+
+def uv_binary() -> str | None:
+    """The uv executable: the one installed with the orchestrator, else one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+class LocalRuntime(Runtime):
+    name = "local"
+
+    def _prepare(self, env_name: str, force: bool) -> Prepared:
+        env = self.loaded.matrix.environments[env_name]
+        paths = env_paths(self.cache, env_name)
+        interpreter = find_interpreter(env.python, env.interpreter)
+        full_version = _full_version(interpreter)
+        requirements = self.loaded.requirements_path(env_name).read_text()
+        digest = env_hash(env_name, env, requirements, f"{interpreter}|{full_version}")
+        if not force:
+            reused = _reuse(paths, env_name, env, digest)
+            if reused:
+                self.log(f"{env_name}: up to date ({digest}), reused")
+                return reused
+        self.log(f"{env_name}: building Python {full_version} environment ({digest}); log: {paths.build_log}")
+        start = time.perf_counter()
+        packages = self._build(env_name, env, paths, interpreter)
+        marker = {
+            "env_hash": digest, "name": env_name, "interpreter": str(interpreter),
+            "python_version": full_version, "packages": packages, "built_at": now_iso(),
+            "build_s": round(time.perf_counter() - start, 1),
+        }
+        write_json_atomic(paths.marker, marker)
+        self.log(f"{env_name}: built in {marker['build_s']} s")
+        return Prepared(env_name, env, digest, paths, full_version, packages)
+
+    def _build(self, env_name: str, env: Environment, paths: EnvPaths, interpreter: Path) -> dict[str, str]:
+        paths.marker.unlink(missing_ok=True)
+        shutil.rmtree(paths.venv, ignore_errors=True)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        req = self.loaded.requirements_path(env_name)
+        try:
+            with open(paths.build_log, "w") as log:
+                builder = _Builder(log, env, paths, interpreter)
+                builder.create_venv()
+                builder.install_requirements(req)
+                write_private_config(paths, env)
+                run_post_build(env_name, env, paths, builder)
+                builder.check_import()
+                return builder.freeze()
+        except EnvironmentBuildError:
+            shutil.rmtree(paths.venv, ignore_errors=True)
+            raise
+
+    def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
+        spec_path, events_path, log_path = spec_paths(ctx.run_dir.logs_dir, cell)
+        spec = make_spec(cell, prepared, self.loaded, _str(ctx.data_dir), str(self.cache / "datasets"))
+        write_json_atomic(spec_path, spec)
+        env_vars = cell_process_env(prepared.paths, prepared.environment, cell.threads, cell.seed)
+        command = [str(prepared.paths.python), str(workload_files.harness_path()),
+                   "--spec", str(spec_path), "--events", str(events_path)]
+        started = now_iso()
+        outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
+                              cwd=workload_files.workloads_dir())
+        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+
+
+def _str(path: Path | None) -> str | None:
+    return str(path) if path else None
+
+
+def _reuse(paths: EnvPaths, env_name: str, env: Environment, digest: str) -> Prepared | None:
+    try:
+        marker = json.loads(paths.marker.read_text())
+    except (OSError, ValueError):
+        return None
+    if marker.get("env_hash") != digest or not paths.python.exists():
+        return None
+    write_private_config(paths, env)
+    return Prepared(env_name, env, digest, paths, marker.get("python_version", env.python),
+                    marker.get("packages", {}), reused=True)
+
+
+def _full_version(interpreter: Path) -> str:
+    out = subprocess.run([str(interpreter), "-c", "import platform; print(platform.python_version())"],
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
+class _Builder:
+    """The steps of building one venv, each logged to the environment's build log."""
+
+    def __init__(self, log, env: Environment, paths: EnvPaths, interpreter: Path) -> None:  # noqa: ANN001
+        self.log = log
+        self.env = env
+        self.paths = paths
+        self.interpreter = interpreter
+        self.uv = uv_binary() if env.installer == "uv" else None
+
+    def run(self, args: list[str], what: str, env: dict[str, str] | None = None) -> None:
+        self.log.write(f"$ {' '.join(args)}\n")
+        self.log.flush()
+        proc = subprocess.run(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        if proc.returncode != 0:
+            self.log.flush()
+            raise EnvironmentBuildError(
+                f"environment {self.paths.root.name}: {what} failed (exit {proc.returncode}); "
+                f"build log: {self.paths.build_log}\n--- last lines ---\n{tail(self.paths.build_log, 2500)}"
+            )
+
+    def create_venv(self) -> None:
+        if self.uv:
+            self.run([self.uv, "venv", "--quiet", "--python", str(self.interpreter), str(self.paths.venv)],
+                     "creating the virtualenv with uv")
+        else:
+            self.run([str(self.interpreter), "-m", "venv", str(self.paths.venv)], "creating the virtualenv")
+            pin = _PIP_PINS.get(self.env.python, "pip")
+            self.run([str(self.paths.python), "-m", "pip", "install", "--quiet", pin, "setuptools<60"
+                      if self.env.python in _PIP_PINS else "setuptools", "wheel"], "upgrading pip")
+
+    def pip_install(self, args: list[str], what: str) -> None:
+        if self.uv:
+            extra = ["--find-links", str(_LOCAL_WHEELS)] if _LOCAL_WHEELS.is_dir() else []
+            self.run([self.uv, "pip", "install", "--python", str(self.paths.python), *extra, *args], what)
+        else:
+            self.run([str(self.paths.python), "-m", "pip", "install", "--no-input", *args], what)
+
+    def install_requirements(self, requirements: Path) -> None:
+        if self.env.pip_pre:
+            self.pip_install(list(self.env.pip_pre), "installing the pre-requirements")
+        self.pip_install(["-r", str(requirements)], f"installing {requirements.name}")
+
+    def check_import(self) -> None:
+        env = cell_process_env(self.paths, self.env, threads=1, seed=0)
+        self.run([str(self.paths.python), "-c", "import keras, sys; print('keras', keras.__version__, sys.version)"],
+                 f"importing keras with the {self.env.backend} backend", env=env)
+
+    def freeze(self) -> dict[str, str]:
+        if self.uv:
+            args = [self.uv, "pip", "freeze", "--python", str(self.paths.python)]
+        else:
+            args = [str(self.paths.python), "-m", "pip", "freeze"]
+        out = subprocess.run(args, capture_output=True, text=True)
+        return _parse_freeze(out.stdout)
+
+
+def _parse_freeze(text: str) -> dict[str, str]:
+    packages = {}
+    for line in text.splitlines():
+        if "==" in line:
+            name, _, version = line.partition("==")
+            packages[name.strip().lower()] = version.strip()
+        elif " @ " in line:
+            name, _, where = line.partition(" @ ")
+            packages[name.strip().lower()] = where.strip()
+    return packages
+
+
+def run_post_build(env_name: str, env: Environment, paths: EnvPaths, builder: _Builder) -> None:
+    """Backend-specific steps after the requirements are installed (none yet for Keras 3 stacks)."""
+    del env_name, env, paths, builder
+

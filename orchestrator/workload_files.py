@@ -1,0 +1,18 @@
+"""Where the shared workload scripts live: beside the package in a checkout, inside it in a wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def workloads_dir() -> Path:
+    for candidate in (_PACKAGE / "_workloads", _PACKAGE.parent / "workloads"):
+        if (candidate / "harness.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"workloads/harness.py not found beside {_PACKAGE}; reinstall the orchestrator")
+
+
+def harness_path() -> Path:
+    return workloads_dir() / "harness.py"
