@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages the project needs on a Debian/Ubuntu host, installed only when missing.
+# Each line: a package and why. Run as root (or with sudo available).
+set -euo pipefail
+packages=(
+  # (later issues add: docker.io and debootstrap for the Docker runtime tests, chromium for the report test,
+  #  libopenmpi3 for CNTK)
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "system-deps: ok (${#packages[@]} packages checked, ${#missing[@]} installed)"
