@@ -79,8 +79,10 @@ def start_engine(cache: Path) -> Engine:
         "-H", engine.host, "--bridge=none", "--iptables=false", "--ip-masq=false", "--log-level=warn",
     ]
     with open(engine.log_path, "wb") as log:
+        # dockerd inherits the data root's lock: a dockerd left behind by a killed session keeps it, and the
+        # next session then takes a temporary data root instead of sharing this one.
         engine.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
+                                       start_new_session=True, pass_fds=[lock.fileno()] if lock else [])
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if engine.proc.poll() is not None:

@@ -115,6 +115,22 @@ def test_build_run_smoke_cell_in_docker(matrix: Path, data_dir: Path, env_cache:
     assert elapsed < 20, f"reusing the image took {elapsed:.1f} s"
 
 
+def test_cell_past_its_timeout_is_stopped_and_recorded(matrix: Path, data_dir: Path, env_cache: Path,
+                                                      tmp_path: Path) -> None:
+    import docker
+
+    run = orchestrate("run", str(matrix), "--runtime", "docker", "--profile", "smoke", "--env", "keras3-jax",
+                      "--workload", "mnist_mlp", "--results-dir", str(tmp_path), "--run-id", "late",
+                      "--data-dir", str(data_dir), "--cache-dir", str(env_cache), "--timeout", "2")
+    assert run.returncode == 1
+    result = read_cell(tmp_path / "late" / "cells" / "keras3-jax__mnist_mlp__smoke__r0.json")
+    assert result.status == "timeout" and "timeout of 2 s" in (result.reason or "")
+    assert result.environment.runtime == "docker"
+    assert result.timings.process_s is not None and result.timings.process_s < 60
+    left = docker.from_env().containers.list(all=True, filters={"label": "org.orchestrate.run=late"})
+    assert left == [], "the timed-out cell's container was not removed"
+
+
 PROBE = r"""
 import json, os, socket
 def writable(path):

@@ -35,7 +35,8 @@ from orchestrator.runtimes.base import Log, Prepared, RunContext, Runtime
 from orchestrator.runtimes.local import _parse_freeze
 
 LABEL = "org.orchestrate"
-ENGINE_TIMEOUT_S = 10
+ENGINE_TIMEOUT_S = 10  # to find out whether an engine answers
+API_TIMEOUT_S = 300  # for each later call (removing a container can be slow on a loaded machine); builds: none
 _CONTAINER_PATHS = EnvPaths(Path(IMAGE_ROOT))
 _TMPFS = "rw,exec,nosuid,nodev,mode=1777"
 
@@ -64,6 +65,7 @@ def connect() -> Any:
     try:
         client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
         client.ping()
+        client.api.timeout = API_TIMEOUT_S
         return client
     except docker.errors.DockerException as exc:
         raise ContainerEngineError(
@@ -222,6 +224,7 @@ class DockerRuntime(Runtime):
                 chunks = self.client.api.build(
                     fileobj=io.BytesIO(context), custom_context=True, tag=tag, buildargs=build_args,
                     labels=labels, network_mode="host", rm=True, forcerm=True, decode=True, pull=False,
+                    timeout=None,  # a pip download may be silent for minutes
                 )
                 error = self._stream_build(chunks, out)
             except docker.errors.DockerException as exc:
