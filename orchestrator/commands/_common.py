@@ -21,7 +21,11 @@ def make_runtime(kind: str, loaded: LoadedMatrix, cache: str | None, console: Co
     log = lambda message: console.print(f"[dim]{message}[/dim]")  # noqa: E731
     if kind in ("auto", "local"):
         return LocalRuntime(loaded, root, log)
-    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local")
+    if kind == "ray":
+        from orchestrator.runtimes.ray import RayRuntime
+
+        return RayRuntime(loaded, root, log)
+    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local, ray")
 
 
 def data_dir(explicit: str | None) -> Path | None:
