@@ -136,11 +136,11 @@ class RunProgress(Observer):
 
 def epoch_text(events: Path, epochs: int) -> str:
     """The current epoch (`epoch 2/3`) from the epoch events in a growing events file, or the phase before/after."""
-    phase, epoch = "starting", 0
+    phase, epoch = "importing Keras", 0
     try:
         lines = events.read_text(errors="replace").splitlines()
     except OSError:
-        return phase
+        return "running"  # no events here (yet): a remote node's cell, or one still preparing
     for line in lines:
         try:
             event = json.loads(line)

@@ -27,7 +27,7 @@ from orchestrator.errors import InfrastructureError, OrchestratorError
 from orchestrator.host import host_info
 from orchestrator.matrix import Cell
 from orchestrator.results import (
-    CellResult, EnvironmentInfo, ErrorInfo, RunDir, Threads, WorkloadInfo, load_cells,
+    CellResult, EnvironmentInfo, ErrorInfo, RunDir, Status, Threads, WorkloadInfo, load_cells,
 )
 from orchestrator.runtimes.base import Prepared, RunContext, Runtime
 from orchestrator.slots import Slot
@@ -195,12 +195,13 @@ class Scheduler:
 
 
 def failure_result(cell: Cell, runtime: Runtime, run_id: str, exc: BaseException, started: str,
-                   attempts: int = 1, log_tail: str | None = None) -> CellResult:
+                   attempts: int = 1, log_tail: str | None = None, error_type: str | None = None,
+                   status: Status = "failed") -> CellResult:
     """The result of a cell that never got to run its workload (environment, container or runtime failure)."""
     env = runtime.loaded.matrix.environments[cell.environment]
     message = str(exc) or type(exc).__name__
     return CellResult(
-        run_id=run_id, cell_id=cell.cell_id, status="failed", reason=message.splitlines()[0],
+        run_id=run_id, cell_id=cell.cell_id, status=status, reason=message.splitlines()[0],
         started_at=started, finished_at=now_iso(), attempts=attempts,
         environment=EnvironmentInfo(name=cell.environment, backend=env.backend, keras_version=env.keras,
                                     python_version=env.python, runtime=runtime.name,
@@ -210,7 +211,7 @@ def failure_result(cell: Cell, runtime: Runtime, run_id: str, exc: BaseException
                               train_samples=cell.train_samples, test_samples=cell.test_samples,
                               steps_per_epoch=cell.steps_per_epoch),
         threads=Threads(requested=cell.threads), host=host_info(),
-        error=ErrorInfo(type=type(exc).__name__, message=message.splitlines()[0],
+        error=ErrorInfo(type=error_type or type(exc).__name__, message=message.splitlines()[0],
                         log_tail=log_tail if log_tail is not None else message),
     )
 
