@@ -109,6 +109,8 @@ class RunProgress(Observer):
 
     def eta_s(self) -> float | None:
         """Seconds until the last cell ends: the mean cell time so far, times the waves of cells left."""
+        if self.left() == 0:
+            return 0.0
         if not self.durations:
             return None
         mean = sum(self.durations) / len(self.durations)

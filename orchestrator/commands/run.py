@@ -67,15 +67,17 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runtime: Runtime, run_dir: RunDir,
          data: Path | None) -> int:
-    slots = runtime.slots(args.slots or loaded.matrix.slots)
-    slot_cores = min((len(s.cpus) for s in slots), default=0) or None
     everything = args.all and not (args.envs or args.workloads)
-    cells = expand(
-        loaded, profile=args.profile,
+    selection = dict(
+        profile=args.profile,
         environments=args.envs or (list(loaded.matrix.environments) if everything else None),
         workloads=args.workloads or (list(loaded.matrix.workloads) if everything else None),
-        data=args.data, timeout_s=args.timeout, threads=slot_cores,
+        data=args.data, timeout_s=args.timeout,
     )
+    expand(loaded, **selection)  # a bad selection is reported before any slot or cluster is set up
+    slots = runtime.slots(args.slots or loaded.matrix.slots)
+    slot_cores = min((len(s.cpus) for s in slots), default=0) or None
+    cells = expand(loaded, **selection, threads=slot_cores)  # threads: the cores of a slot, unless the matrix sets them
     kept: list[CellResult] = []
     if args.resume:
         plan = resume_plan(cells, run_dir)

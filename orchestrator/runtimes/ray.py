@@ -44,7 +44,7 @@ from orchestrator.slots import Slot
 SLOT_RESOURCE = "slot"
 LOG_LIMIT = 1_000_000                 # characters of a cell's log copied back to the driver
 BUILD_ALLOWANCE_S = 3 * 3600          # how long a node may spend preparing an environment, beyond the timeout
-_POLL_S = 0.5
+_POLL_S = 0.2
 
 
 def _ray() -> Any:
@@ -296,8 +296,7 @@ def run_on_node(payload: dict[str, Any], ledger: Any) -> dict[str, Any]:
     try:
         if broken.is_file():
             raise OrchestratorError(broken.read_text())
-        with env_lock(cache, cell.environment):
-            prepared = runtime.prepare(cell.environment)
+        prepared = _prepare_once(runtime, cache, cell.environment, payload["bundle"]["digest"])
     except InfrastructureError as exc:
         return {"infrastructure_error": str(exc), "node": node}
     except OrchestratorError as exc:
@@ -311,6 +310,19 @@ def run_on_node(payload: dict[str, Any], ledger: Any) -> dict[str, Any]:
     spec, events, log = spec_paths(run_dir.logs_dir, cell)
     return {"result": result.model_dump(mode="json"), "node": node, "spec": _read_json(spec),
             "events": _read_text(events), "log": _read_text(log)[-LOG_LIMIT:]}
+
+
+# Environments this worker process has prepared (Ray reuses worker processes for later tasks of the run).
+_PREPARED: dict[tuple[str, str, str], Prepared] = {}
+
+
+def _prepare_once(runtime: Runtime, cache: Path, env_name: str, digest: str) -> Prepared:
+    """Prepare an environment on this node once: checked (or built) under the node's lock, then remembered."""
+    key = (str(cache), env_name, digest)
+    if key not in _PREPARED:
+        with env_lock(cache, env_name):
+            _PREPARED[key] = runtime.prepare(env_name)
+    return _PREPARED[key]
 
 
 def node_threads() -> int:
