@@ -57,11 +57,11 @@ def epochs_in(events: Path) -> int:
 def test_matrix_on_ray_survives_a_killed_worker(repo: Path, env_cache: Path, tmp_path: Path, ray_address: str) -> None:
     run_id = "ray-it"
     cmd = [sys.executable, "-m", "orchestrator.cli", "run", str(repo / "tests" / "workloads" / "matrix.yaml"),
-           "--runtime", "ray", "--address", ray_address, "--profile", "ray", "--workload", "sleepy",
+           "--runtime", "ray", "--address", ray_address, "--profile", "pair", "--workload", "sleepy",
            "--workload", "aborts", "--results-dir", str(tmp_path), "--run-id", run_id, "--cache-dir", str(env_cache)]
     driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     # The node runs the cell under its own cache (here the same machine's): find it there, mid-epoch.
-    events = env_cache / "ray" / "runs" / run_id / "logs" / "keras3-jax__sleepy__ray__r0.events.jsonl"
+    events = env_cache / "ray" / "runs" / run_id / "logs" / "keras3-jax__sleepy__pair__r0.events.jsonl"
     harness = None
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and driver.poll() is None:
@@ -82,17 +82,17 @@ def test_matrix_on_ray_survives_a_killed_worker(repo: Path, env_cache: Path, tmp
     assert driver.returncode == 1, out  # the aborting cells fail the run, nothing else does
     results = {r.cell_id: r for r in load_cells(tmp_path / run_id).results}
     assert len(results) == 4, out
-    killed = results["keras3-jax__sleepy__ray__r0"]
+    killed = results["keras3-jax__sleepy__pair__r0"]
     assert killed.status == "ok" and killed.attempts == 2, out
     assert len(killed.timings.epochs_s) == 6
-    assert results["keras3-jax__sleepy__ray__r1"].status == "ok"
-    assert results["keras3-jax__sleepy__ray__r1"].attempts == 1
+    assert results["keras3-jax__sleepy__pair__r1"].status == "ok"
+    assert results["keras3-jax__sleepy__pair__r1"].attempts == 1
     for repeat in (0, 1):  # a workload's own failure is not retried
-        aborted = results[f"keras3-jax__aborts__ray__r{repeat}"]
+        aborted = results[f"keras3-jax__aborts__pair__r{repeat}"]
         assert aborted.status == "failed" and "SIGABRT" in aborted.reason and aborted.attempts == 1
     assert all(r.environment.runtime == "ray+local" for r in results.values())
     # Results, logs and events streamed back into the driver's run folder.
     logs = tmp_path / run_id / "logs"
-    assert "[ran on Ray node" in (logs / "keras3-jax__sleepy__ray__r0.log").read_text()
-    assert epochs_in(logs / "keras3-jax__sleepy__ray__r0.events.jsonl") == 6
+    assert "[ran on Ray node" in (logs / "keras3-jax__sleepy__pair__r0.log").read_text()
+    assert epochs_in(logs / "keras3-jax__sleepy__pair__r0.events.jsonl") == 6
     assert "2 slot(s) on 1 node(s)" in out

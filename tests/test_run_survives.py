@@ -126,12 +126,12 @@ def test_crashing_hanging_and_memory_hungry_cells_are_recorded_and_the_run_goes_
 
 
 def test_kill_9_mid_run_then_resume_runs_only_what_is_left(matrix: Path, env_cache: Path, tmp_path: Path) -> None:
-    args = run_args(matrix, tmp_path, "k9", env_cache, "--profile", "resume", "--workload", "sleepy")
+    args = run_args(matrix, tmp_path, "k9", env_cache, "--profile", "pair", "--workload", "sleepy")
     run = tmp_path / "k9"
-    first, second = (run / "cells" / f"{cell_id('sleepy', 'resume', i)}.json" for i in (0, 1))
+    first, second = (run / "cells" / f"{cell_id('sleepy', 'pair', i)}.json" for i in (0, 1))
     proc = spawn(args)
     try:
-        wait_for(lambda: first.exists() and epochs_in(run / "logs" / f"{cell_id('sleepy', 'resume', 1)}.events.jsonl") >= 1,
+        wait_for(lambda: first.exists() and epochs_in(run / "logs" / f"{cell_id('sleepy', 'pair', 1)}.events.jsonl") >= 1,
                  120, "the first cell to finish and the second to be mid-epoch")
         proc.kill()
         proc.wait(10)
@@ -147,17 +147,17 @@ def test_kill_9_mid_run_then_resume_runs_only_what_is_left(matrix: Path, env_cac
     out = subprocess.run([sys.executable, "-m", "orchestrator.cli", *args, "--resume"], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "1 of 3 cell(s) already have a valid ok result and are skipped; 2 to run" in out.stdout
+    assert "1 of 2 cell(s) already have a valid ok result and are skipped; 1 to run" in out.stdout
     assert first.read_bytes() == kept  # the finished cell was not rerun
     results = load_cells(run).results
-    assert [r.status for r in results] == ["ok", "ok", "ok"]
+    assert [r.status for r in results] == ["ok", "ok"]
     assert_all_json_complete(run)
 
 
 def test_ctrl_c_finishes_the_running_cell_and_a_second_stops_it(matrix: Path, env_cache: Path, tmp_path: Path) -> None:
     # One Ctrl-C: the running cell finishes, nothing new starts, the resume command is printed.
-    args = run_args(matrix, tmp_path, "int", env_cache, "--profile", "resume", "--workload", "sleepy")
-    events = tmp_path / "int" / "logs" / f"{cell_id('sleepy', 'resume', 0)}.events.jsonl"
+    args = run_args(matrix, tmp_path, "int", env_cache, "--profile", "pair", "--workload", "sleepy")
+    events = tmp_path / "int" / "logs" / f"{cell_id('sleepy', 'pair', 0)}.events.jsonl"
     proc = spawn(args)
     wait_for(lambda: epochs_in(events) >= 1, 120, "the first epoch")
     proc.send_signal(signal.SIGINT)
@@ -165,7 +165,7 @@ def test_ctrl_c_finishes_the_running_cell_and_a_second_stops_it(matrix: Path, en
     assert proc.returncode == 130, out
     assert "no new cells will start" in out
     assert [r.status for r in load_cells(tmp_path / "int").results] == ["ok"]
-    assert "1 cell(s) written, 2 not run" in out
+    assert "1 cell(s) written, 1 not run" in out
     resume = [line for line in out.splitlines() if line.startswith("orchestrate run")]
     assert resume and resume[0].endswith("--run-id int --resume")
 

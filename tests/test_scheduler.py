@@ -46,14 +46,14 @@ def test_threads_default_to_the_cores_of_a_slot(repo: Path) -> None:
 
 def test_plan_order_is_deterministic(repo: Path) -> None:
     loaded = load_matrix(repo / "tests" / "workloads" / "matrix.yaml")
-    first = [c.cell_id for c in expand(loaded, profile="resume", workloads=["sleepy", "aborts"])]
-    assert first == [c.cell_id for c in expand(loaded, profile="resume", workloads=["aborts", "sleepy"])]
-    assert first[:3] == [f"keras3-jax__sleepy__resume__r{i}" for i in range(3)]
+    first = [c.cell_id for c in expand(loaded, profile="pair", workloads=["sleepy", "aborts"])]
+    assert first == [c.cell_id for c in expand(loaded, profile="pair", workloads=["aborts", "sleepy"])]
+    assert first == [f"keras3-jax__{w}__pair__r{i}" for w in ("sleepy", "aborts") for i in range(2)]
 
 
 def test_resume_keeps_valid_ok_results_only(repo: Path, tmp_path: Path) -> None:
     loaded = load_matrix(repo / "tests" / "workloads" / "matrix.yaml")
-    cells = expand(loaded, profile="resume", workloads=["sleepy"], threads=1)
+    cells = expand(loaded, profile="pair", workloads=["sleepy", "aborts"], threads=1)[:3]
     run = RunDir(tmp_path, "r")
     run.ensure_writable()
 
