@@ -113,7 +113,8 @@ class _Watch:
                 return
             except subprocess.TimeoutExpired:
                 pass
-            rss = tree_rss_gb(proc.pid)
+            # The process tree is scanned only under a memory limit: it costs a few ms of CPU each time.
+            rss = tree_rss_gb(proc.pid) if self.limits.memory_gb is not None else 0.0
             self.peak_gb = max(self.peak_gb, rss)
             if self.limits.memory_gb is not None and rss > self.limits.memory_gb:
                 self.stop_reason = "memory"

@@ -129,7 +129,7 @@ def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, Error
         return "failed", message, ErrorInfo(type="MemoryLimitExceeded", message=message,
                                             log_tail=outcome.log_tail)
     if outcome.cancelled:
-        message = f"cell {cell.cell_id} was stopped by the user (second Ctrl-C) before it finished"
+        message = f"cell {cell.cell_id} was stopped by the user (second Ctrl-C, or SIGTERM) before it finished"
         return "failed", message, ErrorInfo(type="Interrupted", message=message, log_tail=outcome.log_tail)
     if error:
         message = str(error.get("message", ""))

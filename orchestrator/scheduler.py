@@ -1,5 +1,5 @@
-"""Runs a plan of cells on device slots: each environment prepared once, cells launched in plan order on the
-first free slot, each result written (atomically) as soon as its cell ends.
+"""Runs a plan of cells on device slots: cells launched in plan order on the first free slot, each environment
+prepared once (by the first slot that needs it), each result written (atomically) as soon as its cell ends.
 
 - Slots: one cell per GPU at a time; on a CPU-only machine one at a time unless the matrix sets `slots`.
 - Timeouts and memory limits are enforced by the runtime on the cell's process (Cell.timeout_s, memory_limit_gb).
@@ -67,6 +67,8 @@ class Scheduler:
         self.not_run: list[Cell] = []
         self._broken: dict[str, tuple[OrchestratorError, int]] = {}
         self._prepared: dict[str, Prepared] = {}
+        self._env_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # ---------------------------------------------------------------- interruption
 
@@ -103,32 +105,31 @@ class Scheduler:
         assert self.slots
         pending = deque(enumerate(cells))
         free = list(self.slots)
-        running: dict[Future[CellResult], tuple[int, Cell, Slot]] = {}
+        running: dict[Future[CellResult | None], tuple[int, Cell, Slot]] = {}
         finished: list[tuple[int, CellResult]] = []
+        not_run: list[tuple[int, Cell]] = []
         with ThreadPoolExecutor(max_workers=len(self.slots), thread_name_prefix="cell") as pool:
             while True:
                 while pending and free and not self.stop_launching.is_set():
                     index, cell = pending.popleft()
-                    prepared = self._prepare(cell.environment)
-                    if self.stop_launching.is_set() and prepared is None:
-                        pending.appendleft((index, cell))  # the build was interrupted, not broken
-                        self._broken.pop(cell.environment, None)
-                        break
-                    if prepared is None:
-                        finished.append((index, self._finish(self._environment_failure(cell))))
-                        continue
                     slot = free.pop(0)
                     self.observer.on_start(cell, slot)
-                    running[pool.submit(self._run_cell, cell, prepared, slot)] = (index, cell, slot)
+                    running[pool.submit(self._run_cell, cell, slot)] = (index, cell, slot)
                 if not running:
                     break
+                # The main thread only launches and writes: results land on disk as soon as their cell ends,
+                # even while another slot is still building its environment.
                 done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
                     index, cell, slot = running.pop(future)
-                    finished.append((index, self._finish(future.result())))
+                    result = future.result()
+                    if result is None:
+                        not_run.append((index, cell))
+                    else:
+                        finished.append((index, self._finish(result)))
                     free.append(slot)
                     free.sort(key=lambda s: s.index)
-        self.not_run = [cell for _, cell in pending]
+        self.not_run = [cell for _, cell in sorted(not_run + list(pending), key=lambda item: item[0])]
         return [result for _, result in sorted(finished, key=lambda item: item[0])]
 
     def _finish(self, result: CellResult) -> CellResult:
@@ -141,24 +142,30 @@ class Scheduler:
     # ---------------------------------------------------------------- environments
 
     def _prepare(self, env_name: str) -> Prepared | None:
-        """The prepared environment, building it once (infrastructure failures retried); None if it is broken."""
-        if env_name in self._prepared:
-            return self._prepared[env_name]
-        if env_name in self._broken:
-            return None
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                self._prepared[env_name] = self.runtime.prepare(env_name)
+        """The prepared environment, built once (infrastructure failures retried); None if it is broken.
+
+        Called from the slots' threads: one lock per environment, so it is built once while other slots wait.
+        """
+        with self._locks_guard:
+            lock = self._env_locks.setdefault(env_name, threading.Lock())
+        with lock:
+            if env_name in self._prepared:
                 return self._prepared[env_name]
-            except InfrastructureError as exc:
-                if attempt > self.retries or not self._pause_before_retry(env_name, exc, attempt):
+            if env_name in self._broken:
+                return None
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    self._prepared[env_name] = self.runtime.prepare(env_name)
+                    return self._prepared[env_name]
+                except InfrastructureError as exc:
+                    if attempt > self.retries or not self._pause_before_retry(env_name, exc, attempt):
+                        self._broken[env_name] = (exc, attempt)
+                        return None
+                except OrchestratorError as exc:
                     self._broken[env_name] = (exc, attempt)
                     return None
-            except OrchestratorError as exc:
-                self._broken[env_name] = (exc, attempt)
-                return None
 
     def _environment_failure(self, cell: Cell) -> CellResult:
         exc, attempts = self._broken[cell.environment]
@@ -166,8 +173,18 @@ class Scheduler:
 
     # ---------------------------------------------------------------- cells
 
-    def _run_cell(self, cell: Cell, prepared: Prepared, slot: Slot) -> CellResult:
-        """Run one cell on its slot (in a worker thread); retry only infrastructure failures."""
+    def _run_cell(self, cell: Cell, slot: Slot) -> CellResult | None:
+        """Prepare and run one cell on its slot (in a worker thread); retry only infrastructure failures.
+
+        None: the run was interrupted while the cell's environment was being prepared (the cell did not run).
+        """
+        prepared = self._prepare(cell.environment)
+        if prepared is None:
+            if self.stop_launching.is_set():  # an interrupted build is not a broken environment
+                with self._locks_guard:
+                    self._broken.pop(cell.environment, None)
+                return None
+            return self._environment_failure(cell)
         ctx = replace(self.ctx, slot=slot, cancel=self.cancel)
         attempt = 0
         while True:
