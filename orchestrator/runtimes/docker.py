@@ -26,7 +26,7 @@ from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, read_events, tail
 from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
 from orchestrator.environments import EnvPaths, cell_process_env
-from orchestrator.errors import ContainerEngineError, EnvironmentBuildError
+from orchestrator.errors import ContainerEngineError, EnvironmentBuildError, InfrastructureError
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
 from orchestrator.matrix import Cell, LoadedMatrix
@@ -287,15 +287,16 @@ class DockerRuntime(Runtime):
         else:
             command = ["python", str(workload_files.harness_path()), "--spec", str(spec_path),
                        "--events", str(events_path)]
-            options = container_options(prepared, cell, ctx, device, env_vars, self.name)
+            options = container_options(prepared, cell, ctx, device, env_vars, self.name,
+                                        extra_workloads=self.loaded.workloads_dir)
             outcome = self._run_container(command, options, events_path, log_path, cell.timeout_s)
         return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
 
     def _device(self, ctx: RunContext) -> str | None:
         if self.variant != "gpu":
             return None
-        if ctx.device is not None:
-            return ctx.device
+        if ctx.slot is not None and ctx.slot.gpu is not None:
+            return str(ctx.slot.gpu)
         return "0"
 
     def _gpu_unfit(self, prepared: Prepared, device: str | None) -> str | None:
@@ -359,7 +360,8 @@ def container_env(prepared: Prepared, cell: Cell, device: str | None) -> dict[st
 
 
 def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: str | None,
-                      env_vars: dict[str, str], runtime_name: str) -> dict[str, Any]:
+                      env_vars: dict[str, str], runtime_name: str,
+                      extra_workloads: Path | None = None) -> dict[str, Any]:
     """Arguments of containers.create for one cell: what is mounted how, and what the container may do."""
     import docker
 
@@ -370,6 +372,8 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
     }
     if ctx.data_dir is not None:
         volumes[str(ctx.data_dir)] = {"bind": str(ctx.data_dir), "mode": "ro"}
+    if extra_workloads is not None:
+        volumes[str(extra_workloads)] = {"bind": str(extra_workloads), "mode": "ro"}
     options: dict[str, Any] = {
         "image": prepared.image,
         "name": _container_name(ctx.run_dir.run_id, cell.cell_id),
@@ -385,6 +389,8 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
                    f"{LABEL}.runtime": runtime_name},
         "init": True,
     }
+    if ctx.slot is not None and ctx.slot.cpus:
+        options["cpuset_cpus"] = ",".join(str(c) for c in ctx.slot.cpus)
     if device is not None:
         options["device_requests"] = [docker.types.DeviceRequest(
             driver="nvidia", device_ids=[device], capabilities=[["gpu", "compute", "utility"]])]
@@ -418,10 +424,10 @@ def _signal_name(returncode: int) -> str | None:
 
 
 def _failed_to_start(message: str, start: float, log_path: Path) -> HarnessOutcome:
+    """A container that did not start is an infrastructure failure: the scheduler retries the cell."""
+    del start
     log_path.write_text(message + "\n")
-    return HarnessOutcome(returncode=-1, timed_out=False, wall_s=time.perf_counter() - start,
-                          events=[{"event": "error", "type": "ContainerStartError", "message": message}],
-                          log_tail=message)
+    raise InfrastructureError(message)
 
 
 def _str(path: Path | None) -> str | None:

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from orchestrator import workload_files
-from orchestrator.cell_process import run_process, tail
+from orchestrator.cell_process import Limits, run_process, tail
 from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
 from orchestrator.environments import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
-from orchestrator.errors import EnvironmentBuildError
+from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
 from orchestrator.results import CellResult, write_json_atomic
@@ -89,11 +89,13 @@ class LocalRuntime(Runtime):
         spec = make_spec(cell, prepared, self.loaded, _str(ctx.data_dir), str(self.cache / "datasets"))
         write_json_atomic(spec_path, spec)
         env_vars = cell_process_env(prepared.paths, prepared.environment, cell.threads, cell.seed)
+        env_vars.update(ctx.slot.env() if ctx.slot else {})
         command = [str(prepared.paths.python), str(workload_files.harness_path()),
                    "--spec", str(spec_path), "--events", str(events_path)]
         started = now_iso()
+        limits = Limits(memory_gb=cell.memory_limit_gb, cpus=ctx.slot.cpus if ctx.slot else (), cancel=ctx.cancel)
         outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
-                              cwd=workload_files.workloads_dir())
+                              cwd=workload_files.workloads_dir(), limits=limits)
         return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
 
 
@@ -135,9 +137,11 @@ class _Builder:
         proc = subprocess.run(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if proc.returncode != 0:
             self.log.flush()
-            raise EnvironmentBuildError(
+            last = tail(self.paths.build_log, 2500)
+            error = NetworkBuildError if looks_like_network_error(last) else EnvironmentBuildError
+            raise error(
                 f"environment {self.paths.root.name}: {what} failed (exit {proc.returncode}); "
-                f"build log: {self.paths.build_log}\n--- last lines ---\n{tail(self.paths.build_log, 2500)}"
+                f"build log: {self.paths.build_log}\n--- last lines ---\n{last}"
             )
 
     def create_venv(self) -> None:
