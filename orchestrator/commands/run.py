@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
+from orchestrator.errors import ConfigError
 from orchestrator.matrix import expand, load_matrix
 from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
@@ -30,10 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-id", default=None, help="name of the run (default: a timestamp)")
     p.add_argument("--timeout", type=float, default=None, help="per-cell timeout in seconds (overrides the profile)")
     p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
+    p.add_argument("--monitor-hz", type=float, default=10.0,
+                   help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    if not 0 <= args.monitor_hz <= 1000:
+        raise ConfigError(f"--monitor-hz {args.monitor_hz:g}: give a rate from 0 (off) to 1000 samples per second")
     loaded = load_matrix(args.matrix)
     everything = args.all and not (args.envs or args.workloads)
     cells = expand(
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     def announce(result: CellResult) -> None:
         console.print(f"  {result.cell_id}: {result.status}" + (f" ({result.reason})" if result.reason else ""))
 
-    scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data), on_result=announce)
+    scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data, monitor_hz=args.monitor_hz), on_result=announce)
     results = scheduler.run(cells)
     report = write_summary(run_dir)
     print_summary(results, console, title=f"Run {run_id}")
