@@ -212,9 +212,10 @@ def compare_estimates(key: tuple[str, str, str], a: Estimate | None, b: Estimate
     if a is None or b is None or a.median <= 0:
         return Comparison(key, a, b, None, None, None, "not comparable")
     ratio = b.median / a.median
-    if not (a.has_interval and b.has_interval) or not a.low:
+    if not (a.has_interval and b.has_interval):
         return Comparison(key, a, b, ratio, None, None, "no significant change")
-    low, high = b.low / a.high, b.high / a.low  # type: ignore[operator]
+    low = b.low / a.high if a.high else math.inf  # type: ignore[operator]
+    high = b.high / a.low if a.low else math.inf  # type: ignore[operator]
     verdict: Literal["slower", "faster", "no significant change"] = (
         "slower" if low > 1 else "faster" if high < 1 else "no significant change")
     return Comparison(key, a, b, ratio, low, high, verdict)

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"{args.run_a} and {args.run_b} share no environment x workload x profile; "
                           "nothing to compare")
     name_a, name_b = a.results[0].run_id, b.results[0].run_id
+    if name_a == name_b:  # e.g. the same run id on two machines: tell them apart by folder
+        name_a, name_b = str(args.run_a), str(args.run_b)
     console.print(comparison_table(comparisons, name_a, name_b))
     for key in only_a:
         console.print(f"[dim]only in {name_a}: {' / '.join(key)}[/dim]")
