@@ -272,6 +272,14 @@ class CellMonitor:
         self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
         self._thread.start()
 
+    def follow(self, pid: int) -> None:
+        """Sample the process tree under `pid` from now on, e.g. a container's init process once it exists
+        (a Docker runtime's `docker run` client is not where the work happens)."""
+        try:
+            self.tree = ProcessTree(pid)
+        except psutil.Error:
+            pass
+
     def _loop(self) -> None:
         interval = 1.0 / self.hz
         next_refresh = 0.0
@@ -290,17 +298,19 @@ class CellMonitor:
             self._stop.wait(max(0.0, delay))
 
     def _refresh(self) -> None:
-        if self.tree is not None:
-            self.tree.refresh()
-        if self.tree is not None and self.nvml.available:
-            for gpu in self.nvml.gpus:
-                if not gpu.used_by_cell and self.nvml.pids_on(gpu) & self.tree.pids:
-                    gpu.used_by_cell = True
+        tree = self.tree  # read once: follow() may swap it from another thread
+        if tree is None:
+            return
+        tree.refresh()
+        for gpu in self.nvml.gpus:
+            if not gpu.used_by_cell and self.nvml.pids_on(gpu) & tree.pids:
+                gpu.used_by_cell = True
 
     def _sample(self, now: float) -> list[float | None]:
         row: list[float | None] = [now - self._started]
-        if self.tree is not None:
-            row += list(self.tree.sample(now))
+        tree = self.tree
+        if tree is not None:
+            row += list(tree.sample(now))
         else:
             row += [None, None, None]
         for gpu in self.nvml.gpus:

@@ -8,11 +8,11 @@ import ctypes.util
 import resource
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
+from fake_nvml import fake_pynvml
 from orchestrator import monitor as monitor_mod
 from orchestrator.monitor import CellMonitor, Nvml, assigned_gpus
 from orchestrator.results import CellResult, EnvironmentInfo, HostInfo, Threads, WorkloadInfo
@@ -28,47 +28,6 @@ while time.time() < end:
     pass
 child.wait()
 """
-
-
-class FakeNVMLError(Exception):
-    pass
-
-
-class FakeNotSupported(FakeNVMLError):
-    pass
-
-
-def fake_pynvml(gpu_pids: dict[int, list[int]], calls: list[str]) -> types.ModuleType:
-    """A stand-in for nvidia-ml-py with two GPUs; GPU 1 does not report power (as some boards do not)."""
-    nv = types.ModuleType("pynvml")
-    nv.NVMLError = FakeNVMLError
-    nv.NVML_TEMPERATURE_GPU = 0
-    ticks = {0: 0, 1: 0}
-
-    def util(handle: int) -> types.SimpleNamespace:
-        ticks[handle] += 1
-        return types.SimpleNamespace(gpu=[40, 60][ticks[handle] % 2] if handle == 0 else 5, memory=10)
-
-    def power(handle: int) -> int:
-        if handle == 1:
-            raise FakeNotSupported("Not Supported")
-        return 150_000  # mW
-
-    nv.nvmlInit = lambda: calls.append("init")
-    nv.nvmlShutdown = lambda: calls.append("shutdown")
-    nv.nvmlSystemGetDriverVersion = lambda: "550.54.15"
-    nv.nvmlSystemGetCudaDriverVersion = lambda: 12040
-    nv.nvmlDeviceGetCount = lambda: 2
-    nv.nvmlDeviceGetHandleByIndex = lambda i: i
-    nv.nvmlDeviceGetName = lambda h: b"Tesla K80" if h == 0 else "NVIDIA H100"
-    nv.nvmlDeviceGetUUID = lambda h: f"GPU-fake-{h}"
-    nv.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(total=12 * 2**30, used=(2 + h) * 2**30)
-    nv.nvmlDeviceGetCudaComputeCapability = lambda h: (3, 7) if h == 0 else (9, 0)
-    nv.nvmlDeviceGetUtilizationRates = util
-    nv.nvmlDeviceGetPowerUsage = power
-    nv.nvmlDeviceGetTemperature = lambda h, sensor: 61 + h
-    nv.nvmlDeviceGetComputeRunningProcesses = lambda h: [types.SimpleNamespace(pid=p) for p in gpu_pids.get(h, [])]
-    return nv
 
 
 def blank_result() -> CellResult:
@@ -217,3 +176,15 @@ def test_run_refuses_a_bad_monitor_rate(repo: Path, capsys: pytest.CaptureFixtur
 
     assert main(["run", str(repo / "matrix.yaml"), "--monitor-hz", "-1"]) == 2
     assert "--monitor-hz -1" in capsys.readouterr().err
+
+
+def test_follow_moves_the_sampling_to_another_process_tree(tmp_path: Path) -> None:
+    """A runtime whose first PID is only a client (docker run) follows the real work once it exists."""
+    mon = CellMonitor(tmp_path / "followed.monitor.csv", hz=20, nvml_module=fake_pynvml({}, []))
+    mon.watch(None)  # GPUs only, until the cell's process is known
+    proc = run_busy_tree()
+    mon.follow(proc.pid)
+    proc.wait()
+    summary = mon.stop()
+    assert summary["cpu"]["peak_rss_mb"] >= 120 and summary["cpu"]["max_processes"] == 2
+    assert summary["gpus"][0]["util_max_percent"] == 60

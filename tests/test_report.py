@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import ctypes.util
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from fake_nvml import fake_pynvml
 from headless_chromium import Chromium
 from orchestrator.cli import main
-from orchestrator.results import load_cells
+from orchestrator.monitor import CellMonitor
+from orchestrator.results import RunDir, load_cells
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +143,24 @@ def test_compare_and_report_refuse_what_they_cannot_read(smoke_run: Path, tmp_pa
     assert "not a run folder" in capsys.readouterr().err
     assert main(["report", str(smoke_run), "--target", "mnist_mlp"]) == 2
     assert "WORKLOAD=ACCURACY" in capsys.readouterr().err
+
+
+def test_gpu_samples_reach_the_report(smoke_run: Path, tmp_path: Path) -> None:
+    """No GPU here: a real cell result re-monitored with the fake NVML (two GPUs) on a real process."""
+    run = RunDir(tmp_path, "gpu-run")
+    shutil.copytree(smoke_run / "cells", run.cells_dir)
+    result = load_cells(run.path).results[0]
+    mon = CellMonitor(run.cells_dir / f"{result.cell_id}.monitor.csv", hz=20,
+                      nvml_module=fake_pynvml({0: []}, []))
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.6)"])
+    mon.watch(proc.pid)
+    proc.wait()
+    run.write_cell(mon.apply(result))
+
+    assert main(["report", str(run.path)]) == 0
+    pngs = sorted(p.name for p in (run.path / "report").glob("*.png"))
+    assert "gpu_utilization_mnist_mlp.png" in pngs
+    page = (run.path / "report" / "report.html").read_text()
+    assert 'alt="mnist_mlp: GPU utilization over time"' in page
+    assert "Tesla K80 (12288 MiB, CC 3.7, driver 550.54.15, CUDA 12.4)" in page
+    assert re.search(r"gpu0 (4\d|5\d|60)% mean, gpu1 5% mean", page)  # the fake alternates 40 and 60 on gpu0

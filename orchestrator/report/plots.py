@@ -21,6 +21,7 @@ from orchestrator.stats import Group
 _COLORS = {"tensorflow": "#ff7f0e", "cntk": "#1f77b4", "theano": "#2ca02c", "mxnet": "#d62728",
            "jax": "#9467bd", "torch": "#8c564b", "openvino": "#e377c2", "numpy": "#7f7f7f"}
 DPI = 100
+_LINESTYLES = ["-", "--", ":", "-."]  # one per GPU of a cell
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,12 @@ def utilization(workload: str, groups: list[Group], run_path: Path, out_dir: Pat
             t = series.get("t_s", [])
             names = [c for c in series if c.startswith("gpu") and c.endswith("_util_percent")] if kind == "gpu" \
                 else ["cpu_percent"]
-            for name in names:
+            for style, name in zip(_LINESTYLES * len(names), names):
                 points = [(x, y) for x, y in zip(t, series.get(name, [])) if x is not None and y is not None]
                 if not points:
                     continue
                 suffix = f" {name.split('_')[0]}" if kind == "gpu" else ""
-                ax.plot(*zip(*points), linewidth=1, color=color(g.backend),
+                ax.plot(*zip(*points), style, linewidth=1, color=color(g.backend),
                         alpha=1.0 if r.workload.repeat == 0 else 0.5,
                         label=f"{g.environment} r{r.workload.repeat}{suffix}")
                 drawn = True
