@@ -86,6 +86,7 @@ def through_orchestrate(matrix: Path, work: Path, args: argparse.Namespace, cach
 
 
 def directly(command: list[str], env: dict[str, str], events: Path) -> list[float]:
+    events.unlink(missing_ok=True)  # the harness appends
     proc = subprocess.run(command, env=env, cwd=workload_files.workloads_dir(), capture_output=True, text=True)
     epochs = [float(e["seconds"]) for e in read_events(events) if e.get("event") == "epoch"]
     if proc.returncode != 0 or not epochs:

@@ -77,7 +77,7 @@ class Nvml:
     def __init__(self, module: ModuleType | None = None, selection: list[str] | None = None) -> None:
         self.gpus: list[Gpu] = []
         self.reason: str | None = None
-        self.nvml = module
+        self.nvml: Any = module
         self._initialised = False
         try:
             if self.nvml is None:

@@ -83,7 +83,8 @@ def _header(run_id: str, results: list[CellResult], rejected: dict[str, str]) ->
              f"<p>{len(results)} cell(s): {counts}. Report generated {escape(generated)}.</p>"]
     if rejected:
         items = "".join(f"<li><code>{escape(p)}</code>: {escape(why)}</li>" for p, why in rejected.items())
-        parts.append(f"<p class=\"failed\">Result files ignored (unreadable or not matching the schema):</p><ul>{items}</ul>")
+        parts.append('<p class="failed">Result files ignored (unreadable or not matching the schema):</p>'
+                     f"<ul>{items}</ul>")
     return "\n".join(parts)
 
 
@@ -97,8 +98,8 @@ def _summary(groups: list[Group], targets: dict[str, float]) -> str:
     for g in groups:
         ref = article.for_cell(g.workload, g.backend)
         noisy = g.steady is not None and g.steady.noisy
-        noise = (f"noisy (CV {g.steady.cv:.1%})" if noisy else
-                 f"CV {g.steady.cv:.1%}" if g.steady and g.steady.cv is not None else "-")
+        cv = g.steady.cv if g.steady else None
+        noise = "-" if cv is None else f"noisy (CV {cv:.1%})" if noisy else f"CV {cv:.1%}"
         row = [_cell(g.environment), _cell(g.backend), _cell(g.workload), _cell(g.profile),
                _cell(f"{len(g.ok)}/{len(g.results)} ok"), _cell(g.status, g.status.split()[0]),
                _cell(_estimate(g.steady), "num"), _cell(noise, "noisy" if noisy else ""),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from orchestrator.monitor import read_series
 from orchestrator.report import article
@@ -151,7 +152,7 @@ def accuracy_curves(workload: str, groups: list[Group], out_dir: Path) -> Plot |
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_title(f"{workload}: accuracy by epoch", fontsize=10)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     path = _save(fig, out_dir / f"accuracy_{_slug(workload)}.png")
