@@ -239,6 +239,7 @@ class CellMonitor:
         self._writer: Any = None
         self._started = 0.0
         self._summary: dict[str, Any] | None = None
+        self._error: str | None = None
 
     @classmethod
     def for_cell(cls, cells_dir: Path, cell_id: str, hz: float, cell_env: Mapping[str, str],
@@ -281,6 +282,12 @@ class CellMonitor:
             pass
 
     def _loop(self) -> None:
+        try:
+            self._sample_until_stopped()
+        except Exception as exc:  # the cell goes on; the summary says why sampling ended early
+            self._error = f"sampling stopped early: {type(exc).__name__}: {exc}"
+
+    def _sample_until_stopped(self) -> None:
         interval = 1.0 / self.hz
         next_refresh = 0.0
         tick = 0
@@ -360,6 +367,7 @@ class CellMonitor:
                 "max_processes": int(self._col("processes").max or 0) or None,
             },
             "gpus": [self._gpu_summary(gpu) for gpu in self.nvml.gpus],
+            "error": self._error,
         }
 
     def _gpu_summary(self, gpu: Gpu) -> dict[str, Any]:

@@ -188,3 +188,12 @@ def test_follow_moves_the_sampling_to_another_process_tree(tmp_path: Path) -> No
     summary = mon.stop()
     assert summary["cpu"]["peak_rss_mb"] >= 120 and summary["cpu"]["max_processes"] == 2
     assert summary["gpus"][0]["util_max_percent"] == 60
+
+
+def test_a_sampling_failure_ends_sampling_but_not_the_cell(tmp_path: Path) -> None:
+    nv = fake_pynvml({}, [])
+    mon = CellMonitor(tmp_path / "broken.monitor.csv", hz=20, nvml_module=nv)
+    mon._record = lambda row: (_ for _ in ()).throw(OSError(28, "No space left on device"))  # type: ignore
+    mon.watch(None)
+    summary = mon.stop()
+    assert summary["error"] == "sampling stopped early: OSError: [Errno 28] No space left on device"
