@@ -67,6 +67,9 @@ def write_matrix(source: Path, work: Path, args: argparse.Namespace) -> Path:
     return path
 
 
+MONITOR_COST: list[float] = []  # the sampling thread's CPU seconds per second of cell, from arm A's results
+
+
 def through_orchestrate(matrix: Path, work: Path, args: argparse.Namespace, cache: Path, i: int) -> list[float]:
     run_id = f"orchestrate-{i}"
     command = [sys.executable, "-m", "orchestrator.cli", "run", str(matrix), "--profile", PROFILE,
@@ -79,9 +82,11 @@ def through_orchestrate(matrix: Path, work: Path, args: argparse.Namespace, cach
     if proc.returncode != 0 or not cells:
         sys.exit(f"orchestrate run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     result = read_cell(cells[0])
-    samples = (result.monitor or {}).get("samples")
-    if args.monitor_hz > 0 and not samples:
+    monitor = result.monitor or {}
+    if args.monitor_hz > 0 and not monitor.get("samples"):
         sys.exit("the monitor recorded no samples: the A arm did not measure what it should")
+    if monitor.get("self_cpu_s") is not None and monitor.get("duration_s"):
+        MONITOR_COST.append(monitor["self_cpu_s"] / monitor["duration_s"])
     return result.timings.epochs_s
 
 
@@ -144,6 +149,10 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     print(f"median steady s/epoch: A (orchestrate run, monitor {args.monitor_hz:g} Hz) {a:.4f}, "
           f"B (harness directly) {b:.4f}")
     print(f"ratio A/B = {a / b:.4f} (target <= 1.01); per pair: {', '.join(f'{r:.3f}' for r in paired)}")
+    if MONITOR_COST:
+        cost = statistics.median(MONITOR_COST)
+        print(f"the monitor's sampling thread used {1000 * cost:.1f} ms of CPU per second of cell "
+              f"({100 * cost:.2f}% of one core; the cell had {cell.threads} thread(s))")
     print("note: on a shared machine the spread between runs of the same arm is a measure of the noise")
     return 0
 

@@ -240,6 +240,7 @@ class CellMonitor:
         self._started = 0.0
         self._summary: dict[str, Any] | None = None
         self._error: str | None = None
+        self._self_cpu_s: float | None = None
 
     @classmethod
     def for_cell(cls, cells_dir: Path, cell_id: str, hz: float, cell_env: Mapping[str, str],
@@ -282,10 +283,13 @@ class CellMonitor:
             pass
 
     def _loop(self) -> None:
+        start = time.thread_time()
         try:
             self._sample_until_stopped()
         except Exception as exc:  # the cell goes on; the summary says why sampling ended early
             self._error = f"sampling stopped early: {type(exc).__name__}: {exc}"
+        finally:
+            self._self_cpu_s = time.thread_time() - start  # what sampling itself cost, for the record
 
     def _sample_until_stopped(self) -> None:
         interval = 1.0 / self.hz
@@ -367,6 +371,7 @@ class CellMonitor:
                 "max_processes": int(self._col("processes").max or 0) or None,
             },
             "gpus": [self._gpu_summary(gpu) for gpu in self.nvml.gpus],
+            "self_cpu_s": _round(self._self_cpu_s, 4),
             "error": self._error,
         }
 

@@ -75,6 +75,7 @@ def test_fake_gpus_and_a_real_process_tree(tmp_path: Path) -> None:
     result = mon.apply(blank_result())
 
     assert calls == ["init", "shutdown"]
+    assert 0 < summary["self_cpu_s"] < 0.5 * summary["duration_s"]  # the sampler's own cost is recorded
     assert 20 <= summary["samples"] <= 60, summary  # ~1.6 s at 20 Hz, with slack for a busy machine
     assert summary["gpu_available"] and summary["gpu_note"] is None
     cpu = summary["cpu"]
