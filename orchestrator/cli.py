@@ -7,11 +7,11 @@ import sys
 
 from rich.console import Console
 
-from orchestrator.commands import build, list as list_cmd, run
+from orchestrator.commands import build, doctor, list as list_cmd, run
 from orchestrator.commands import compare, report
 from orchestrator.errors import OrchestratorError
 
-COMMANDS = (build, run, list_cmd, report, compare)
+COMMANDS = (build, run, list_cmd, doctor, report, compare)
 
 
 def parser() -> argparse.ArgumentParser:
