@@ -39,10 +39,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slots", type=int, default=None,
                    help="cells at once (default: one per GPU, or the matrix's `slots`, else 1 on a CPU-only machine)")
     p.add_argument("--address", default=None, help="Ray cluster address for --runtime ray (default: $RAY_ADDRESS)")
+    p.add_argument("--monitor-hz", type=float, default=10.0,
+                   help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    if not 0 <= args.monitor_hz <= 1000:
+        raise ConfigError(f"--monitor-hz {args.monitor_hz:g}: give a rate from 0 (off) to 1000 samples per second")
     loaded = load_matrix(args.matrix)
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
@@ -87,8 +91,9 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     console.print(f"run [bold]{run_dir.run_id}[/bold]: {len(cells)} cell(s) on the {runtime.name} runtime, "
                   f"{len(slots)} slot(s) ({', '.join(s.name for s in slots)}), "
                   f"data from {data or 'the canonical origins (download cache)'}; results in {run_dir.path}")
-    scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data), slots=slots,
-                          retries=loaded.matrix.retries, observer=RunProgress(console, run_dir.logs_dir))
+    scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data, monitor_hz=args.monitor_hz),
+                          slots=slots, retries=loaded.matrix.retries,
+                          observer=RunProgress(console, run_dir.logs_dir))
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
     report = write_summary(run_dir)

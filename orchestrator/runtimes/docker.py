@@ -20,7 +20,7 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, read_events, tail
@@ -30,6 +30,7 @@ from orchestrator.errors import ContainerEngineError, EnvironmentBuildError, Inf
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
 from orchestrator.matrix import Cell, LoadedMatrix
+from orchestrator.monitor import CellMonitor
 from orchestrator.results import CellResult, write_json_atomic
 from orchestrator.runtimes.base import Log, Prepared, RunContext, Runtime
 from orchestrator.runtimes.local import _parse_freeze
@@ -289,7 +290,16 @@ class DockerRuntime(Runtime):
                        "--events", str(events_path)]
             options = container_options(prepared, cell, ctx, device, env_vars, self.name,
                                         extra_workloads=self.loaded.workloads_dir)
-            outcome = self._run_container(command, options, events_path, log_path, cell.timeout_s)
+            # Samples the assigned GPU (NVIDIA_VISIBLE_DEVICES) and the container's processes, seen from the host.
+            monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
+            try:
+                outcome = self._run_container(command, options, events_path, log_path, cell.timeout_s,
+                                              on_start=monitor.watch if monitor else None)
+            finally:
+                if monitor:
+                    monitor.stop()
+            result = assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+            return monitor.apply(result) if monitor else result
         return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
 
     def _device(self, ctx: RunContext) -> str | None:
@@ -310,7 +320,7 @@ class DockerRuntime(Runtime):
         return None if fit.ok else f"{prepared.name}: {fit.reason}"
 
     def _run_container(self, command: list[str], options: dict[str, Any], events_path: Path, log_path: Path,
-                       timeout_s: float) -> HarnessOutcome:
+                       timeout_s: float, on_start: Callable[[int | None], None] | None = None) -> HarnessOutcome:
         import docker
         import requests
 
@@ -328,6 +338,8 @@ class DockerRuntime(Runtime):
                 container.start()
             except docker.errors.DockerException as exc:
                 return _failed_to_start(f"container could not start: {exc}", start, log_path)
+            if on_start:
+                on_start(_container_pid(container))
             try:
                 status = container.wait(timeout=timeout_s)
             except (requests.exceptions.RequestException, OSError):
@@ -346,6 +358,18 @@ class DockerRuntime(Runtime):
         return HarnessOutcome(returncode=returncode, timed_out=timed_out, wall_s=wall,
                               events=read_events(events_path), log_tail=tail(log_path),
                               signal_name=_signal_name(returncode))
+
+
+def _container_pid(container: Any) -> int | None:
+    """The host PID of the container's first process (None once it has exited), for the monitor."""
+    import docker
+
+    try:
+        container.reload()
+    except docker.errors.DockerException:
+        return None
+    pid = container.attrs.get("State", {}).get("Pid") or 0
+    return int(pid) or None
 
 
 def container_env(prepared: Prepared, cell: Cell, device: str | None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from orchestrator.environments import (
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
+from orchestrator.monitor import CellMonitor
 from orchestrator.results import CellResult, write_json_atomic
 from orchestrator.runtimes.base import Prepared, RunContext, Runtime
 
@@ -94,9 +95,16 @@ class LocalRuntime(Runtime):
                    "--spec", str(spec_path), "--events", str(events_path)]
         started = now_iso()
         limits = Limits(memory_gb=cell.memory_limit_gb, cpus=ctx.slot.cpus if ctx.slot else (), cancel=ctx.cancel)
-        outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
-                              cwd=workload_files.workloads_dir(), limits=limits)
-        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+        monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
+        try:
+            outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
+                                  cwd=workload_files.workloads_dir(), limits=limits,
+                                  on_start=monitor.watch if monitor else None)
+        finally:
+            if monitor:
+                monitor.stop()
+        result = assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+        return monitor.apply(result) if monitor else result
 
 
 def _str(path: Path | None) -> str | None:
