@@ -188,7 +188,6 @@ def ImageDataGenerator(**kwargs):
     Returns (generator, notes).
     """
     notes = []
-    cls = None
     if MAJOR < 3:
         from keras.preprocessing.image import ImageDataGenerator as cls
     else:
