@@ -52,7 +52,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
     data = outcome.first("data") or {}
     model = outcome.first("model") or {}
     evaluate = outcome.first("evaluate") or {}
-    end = outcome.first("end") or {}
+    end = outcome.first("end") or outcome.first("fit") or {}  # "fit" survives a failed inference phase
     epochs = sorted(outcome.all("epoch"), key=lambda e: e.get("epoch", 0))
     epochs_s = [float(e["seconds"]) for e in epochs if "seconds" in e]
     status, reason, error = _status(outcome, cell)
