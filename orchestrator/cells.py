@@ -108,7 +108,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
         inference=(outcome.first("inference") or {}).get("results"),
         threads=Threads(
             requested=cell.threads,
-            env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k == "XLA_FLAGS"},
+            env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k in ("XLA_FLAGS", "OMP_WAIT_POLICY")},
             framework=start.get("threads", {}),
         ),
         host=host or host_info(),

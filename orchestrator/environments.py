@@ -22,7 +22,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
 
 # Variables from the caller's shell that would leak into a cell and change what it measures.
 _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_",
-                      "ORCHESTRATE_JIT_", "TORCH", "OV_", "OPENVINO")
+                      "ORCHESTRATE_JIT_", "TORCH", "OV_", "OPENVINO", "OMP_", "GOMP_", "KMP_")
 
 
 def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:

@@ -52,12 +52,13 @@ def test_measure_inference_on_a_two_input_model(repo: Path, env_cache: Path) -> 
     assert small["batch_size"] == 5 and small["batches"] == 1 and small["samples"] == 5
 
 
-def test_jax_gets_single_thread_xla_flags_only_for_one_thread(repo: Path, tmp_path: Path) -> None:
+def test_thread_variables_per_backend(repo: Path, tmp_path: Path) -> None:
     loaded = load_matrix(repo / "matrix.yaml")
     jax = loaded.matrix.environments["keras3-jax"]
     torch = loaded.matrix.environments["keras3-torch"]
     paths = env_paths(tmp_path, "x")
-    base = {"PATH": "/usr/bin", "XLA_FLAGS": "--leaked", "ORCHESTRATE_JIT_COMPILE": "true", "TORCH_HOME": "/x"}
+    base = {"PATH": "/usr/bin", "XLA_FLAGS": "--leaked", "ORCHESTRATE_JIT_COMPILE": "true", "TORCH_HOME": "/x",
+            "OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": "1"}
     one = cell_process_env(paths, jax, threads=1, seed=0, base=base)
     assert one["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     two = cell_process_env(paths, jax, threads=2, seed=0, base=base)
@@ -66,3 +67,5 @@ def test_jax_gets_single_thread_xla_flags_only_for_one_thread(repo: Path, tmp_pa
     assert "XLA_FLAGS" not in other and other["OMP_NUM_THREADS"] == "1"
     # The caller's shell does not choose the jit setting or torch's caches: only the matrix does.
     assert "ORCHESTRATE_JIT_COMPILE" not in other and "TORCH_HOME" not in other
+    assert "GOMP_SPINCOUNT" not in other and "OMP_WAIT_POLICY" not in one
+    assert other["OMP_WAIT_POLICY"] == "PASSIVE"  # the matrix sets it for torch

@@ -93,7 +93,7 @@ def configure_threads(threads):
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
         applied["cpu_affinity"] = len(affinity(0))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "XLA_FLAGS"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
