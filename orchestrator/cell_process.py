@@ -6,14 +6,19 @@ its own process group so that a timeout stops the whole tree (by the group id of
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+import psutil
 
 LOG_TAIL_CHARS = 4000
 
@@ -28,12 +33,26 @@ class HarnessOutcome:
     events: list[dict[str, Any]] = field(default_factory=list)
     log_tail: str = ""
     signal_name: str | None = None
+    # Set when the host stopped the process: it went over its memory limit, or the user interrupted the run.
+    memory_exceeded_gb: float | None = None
+    cancelled: bool = False
+    peak_rss_gb: float | None = None
 
     def first(self, kind: str) -> dict[str, Any] | None:
         return next((e for e in self.events if e.get("event") == kind), None)
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("event") == kind]
+
+
+@dataclass
+class Limits:
+    """What the host enforces on a cell's process besides the timeout."""
+
+    memory_gb: float | None = None          # resident memory of the whole process tree
+    cpus: tuple[int, ...] = ()               # cores the process is pinned to (empty: no pinning)
+    cancel: threading.Event | None = None    # set it to stop the process (a second Ctrl-C)
+    poll_s: float = 0.2
 
 
 def run_process(
@@ -44,34 +63,113 @@ def run_process(
     timeout_s: float,
     cwd: Path | None = None,
     on_start: Callable[[int], None] | None = None,
+    limits: Limits | None = None,
 ) -> HarnessOutcome:
-    """Run `command` until it exits or `timeout_s` passes; then read its events and log tail."""
+    """Run `command` until it exits, passes `timeout_s`, exceeds its memory limit or is cancelled; then read
+    its events and log tail. The process dies with the thread that started it (PR_SET_PDEATHSIG), so a
+    killed orchestrator leaves no orphans."""
+    limits = limits or Limits()
     events_path.unlink(missing_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    timed_out = False
+    watch = _Watch(limits)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_child_setup(limits.cpus),
         )
         if on_start:
             on_start(proc.pid)
         try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            stop_process_group(proc)
+            watch.until_exit(proc, start + timeout_s)
         except BaseException:
             stop_process_group(proc)
             raise
+        if watch.stop_reason:
+            stop_process_group(proc)
     wall = time.perf_counter() - start
     rc = proc.returncode
     sig = signal.Signals(-rc).name if rc is not None and rc < 0 else None
     return HarnessOutcome(
-        returncode=rc, timed_out=timed_out, wall_s=wall,
+        returncode=rc, timed_out=watch.stop_reason == "timeout", wall_s=wall,
         events=read_events(events_path), log_tail=tail(log_path), signal_name=sig,
+        memory_exceeded_gb=watch.peak_gb if watch.stop_reason == "memory" else None,
+        cancelled=watch.stop_reason == "cancelled", peak_rss_gb=watch.peak_gb or None,
     )
+
+
+class _Watch:
+    """Waits for a process while checking its deadline, its memory and the cancel flag."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.stop_reason: str | None = None
+        self.peak_gb = 0.0
+
+    def until_exit(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
+        while True:
+            try:
+                proc.wait(timeout=self.limits.poll_s)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            # The process tree is scanned only under a memory limit: it costs a few ms of CPU each time.
+            rss = tree_rss_gb(proc.pid) if self.limits.memory_gb is not None else 0.0
+            self.peak_gb = max(self.peak_gb, rss)
+            if self.limits.memory_gb is not None and rss > self.limits.memory_gb:
+                self.stop_reason = "memory"
+            elif self.limits.cancel is not None and self.limits.cancel.is_set():
+                self.stop_reason = "cancelled"
+            elif time.perf_counter() >= deadline:
+                self.stop_reason = "timeout"
+            if self.stop_reason:
+                return
+
+
+def tree_rss_gb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in GiB."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**30
+
+
+def _child_setup(cpus: tuple[int, ...]) -> Callable[[], None]:
+    """What the child does between fork and exec: die with its parent thread, and keep to its cores.
+
+    Only pre-resolved, allocation-light calls, since the orchestrator runs cells from several threads.
+    """
+    prctl = _prctl()
+
+    def setup() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    return setup
+
+
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = int(signal.SIGKILL)
+
+
+def _prctl() -> Callable[[int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):
+        return None
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:

@@ -42,6 +42,7 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
         "image_data_format": env.image_data_format,
         "capabilities": list(env.capabilities),
         "data": {"source": cell.data, "dir": data_dir, "cache_dir": cache_dir},
+        "workload_dirs": [str(loaded.workloads_dir)] if loaded.workloads_dir else [],
     }
 
 
@@ -122,6 +123,14 @@ def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, Error
     if outcome.timed_out:
         message = f"cell {cell.cell_id} ran past its timeout of {cell.timeout_s:g} s and was stopped"
         return "timeout", message, ErrorInfo(type="Timeout", message=message, log_tail=outcome.log_tail)
+    if outcome.memory_exceeded_gb is not None:
+        message = (f"cell {cell.cell_id} exceeded its memory limit of {cell.memory_limit_gb:g} GB "
+                   f"(resident {outcome.memory_exceeded_gb:.2f} GB) and was stopped")
+        return "failed", message, ErrorInfo(type="MemoryLimitExceeded", message=message,
+                                            log_tail=outcome.log_tail)
+    if outcome.cancelled:
+        message = f"cell {cell.cell_id} was stopped by the user (second Ctrl-C, or SIGTERM) before it finished"
+        return "failed", message, ErrorInfo(type="Interrupted", message=message, log_tail=outcome.log_tail)
     if error:
         message = str(error.get("message", ""))
         log_tail = "\n".join(filter(None, [error.get("traceback", ""), outcome.log_tail]))
@@ -129,7 +138,7 @@ def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, Error
                                             log_tail=log_tail[-8000:])
     if outcome.returncode != 0:
         how = f"signal {outcome.signal_name}" if outcome.signal_name else f"exit code {outcome.returncode}"
-        message = f"harness process of {cell.cell_id} died with {how}"
+        message = f"harness process of {cell.cell_id} died with {how}{_SIGNAL_HINTS.get(outcome.signal_name, '')}"
         return "failed", message, ErrorInfo(type="ProcessCrashed", message=message, log_tail=outcome.log_tail)
     if unsupported:
         # What the backend could do (e.g. inference) is still recorded beside the reason.
@@ -138,6 +147,15 @@ def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, Error
         message = f"harness of {cell.cell_id} exited without reporting the end of the cell"
         return "failed", message, ErrorInfo(type="IncompleteRun", message=message, log_tail=outcome.log_tail)
     return "ok", None, None
+
+
+_SIGNAL_HINTS = {
+    "SIGSEGV": " (segmentation fault in native code)",
+    "SIGABRT": " (aborted, e.g. a failed assertion in native code)",
+    "SIGKILL": " (killed from outside; the kernel's out-of-memory killer sends this: see `dmesg`)",
+    "SIGBUS": " (bus error in native code)",
+    "SIGILL": " (illegal instruction: a binary built for a newer CPU?)",
+}
 
 
 def spec_paths(logs_dir: Path, cell: Cell) -> tuple[Path, Path, Path]:

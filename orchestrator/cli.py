@@ -8,9 +8,10 @@ import sys
 from rich.console import Console
 
 from orchestrator.commands import build, doctor, list as list_cmd, run
+from orchestrator.commands import compare, report
 from orchestrator.errors import OrchestratorError
 
-COMMANDS = (build, run, list_cmd, doctor)
+COMMANDS = (build, run, list_cmd, doctor, report, compare)
 
 
 def parser() -> argparse.ArgumentParser:

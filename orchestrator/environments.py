@@ -80,7 +80,9 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
     payload = {
         "recipe": BUILD_RECIPE_VERSION,
         "name": name,
-        "environment": env.model_dump(mode="json", exclude={"notes", "image"}),
+        # The requirements file counts by its content (below), not its path: a matrix elsewhere that names the
+        # same pins reuses the same environment.
+        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements"}),
         "requirements": requirements_text,
         "interpreter": interpreter_id,
     }
@@ -125,6 +127,7 @@ def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
         "PYTHONHASHSEED": str(seed),
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONFAULTHANDLER": "1",  # a segfault or abort leaves the Python stack in the cell's log
         "TF_CPP_MIN_LOG_LEVEL": "2",
     })
     for var in THREAD_VARS:

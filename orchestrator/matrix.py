@@ -93,6 +93,7 @@ class WorkloadOverride(_Strict):
     test_samples: int | None = Field(default=None, gt=0)
     steps_per_epoch: int | None = Field(default=None, gt=0)
     timeout_s: float | None = Field(default=None, gt=0)
+    memory_limit_gb: float | None = Field(default=None, gt=0)
 
 
 class Profile(_Strict):
@@ -105,6 +106,7 @@ class Profile(_Strict):
     steps_per_epoch: int | None = Field(default=None, gt=0)
     repeats: int = Field(default=1, gt=0)
     timeout_s: float = Field(default=3600, gt=0)
+    memory_limit_gb: float | None = Field(default=None, gt=0)
     data: DataSource = "real"
     workloads: dict[str, WorkloadOverride] = Field(default_factory=dict)
 
@@ -122,6 +124,12 @@ class Matrix(_Strict):
     default: Selection = Field(default_factory=Selection)
     seed: int = 1337
     threads: int | None = Field(default=None, gt=0)
+    # Cells run at once: one per GPU on a GPU machine (at most `slots`); on a CPU-only machine `slots` (default 1).
+    slots: int | None = Field(default=None, gt=0)
+    # Retries of an infrastructure failure (a build's network error, a container that did not start).
+    retries: int = Field(default=2, ge=0)
+    # A folder of extra workload modules (relative to this file), searched before the project's workloads/.
+    workloads_dir: str | None = None
     environments: dict[str, Environment]
     workloads: dict[str, Workload]
     profiles: dict[str, Profile]
@@ -158,6 +166,7 @@ class Cell(_Strict):
     timeout_s: float
     seed: int
     threads: int
+    memory_limit_gb: float | None = None
 
     @property
     def cell_id(self) -> str:
@@ -178,6 +187,11 @@ class LoadedMatrix(BaseModel):
 
     def requirements_path(self, env_name: str) -> Path:
         return self.root / self.matrix.environments[env_name].requirements
+
+    @property
+    def workloads_dir(self) -> Path | None:
+        """The matrix's extra workload folder, if it sets one."""
+        return (self.root / self.matrix.workloads_dir).resolve() if self.matrix.workloads_dir else None
 
 
 def load_matrix(path: str | Path) -> LoadedMatrix:
@@ -211,6 +225,10 @@ def _check_files(loaded: LoadedMatrix) -> None:
                 f"{loaded.path}: environments.{name}.requirements: file {env.requirements!r} "
                 f"not found (looked at {req})"
             )
+    extra = loaded.workloads_dir
+    if extra is not None and not extra.is_dir():
+        raise ConfigError(f"{loaded.path}: workloads_dir: folder {loaded.matrix.workloads_dir!r} not found "
+                          f"(looked at {extra})")
 
 
 def _format_validation(path: Path, exc: ValidationError) -> str:
@@ -271,8 +289,12 @@ def expand(
     workloads: list[str] | None = None,
     data: DataSource | None = None,
     timeout_s: float | None = None,
+    threads: int | None = None,
 ) -> list[Cell]:
-    """The cells to run, in a deterministic order: environments, then workloads, then repeats."""
+    """The cells to run, in a deterministic order: environments, then workloads, then repeats.
+
+    `threads` is the default thread count per cell (the cores of a slot) when the matrix sets none.
+    """
     m = loaded.matrix
     profile_name = profile or m.default.profile
     _check_selection(loaded, "--profile", [profile_name], m.profiles)
@@ -287,7 +309,7 @@ def expand(
     for env_name in env_order:
         for wl_name in wl_order:
             for repeat in range(prof.repeats):
-                cells.append(_cell(m, env_name, wl_name, profile_name, repeat, data, timeout_s))
+                cells.append(_cell(m, env_name, wl_name, profile_name, repeat, data, timeout_s, threads))
     return cells
 
 
@@ -299,6 +321,7 @@ def _cell(
     repeat: int,
     data: DataSource | None,
     timeout_s: float | None,
+    threads: int | None = None,
 ) -> Cell:
     wl = m.workloads[wl_name]
     prof = m.profiles[profile_name]
@@ -323,7 +346,8 @@ def _cell(
         data=data or prof.data,
         timeout_s=timeout_s or pick("timeout_s", prof.timeout_s),
         seed=m.seed + repeat,
-        threads=m.threads or default_threads(),
+        threads=m.threads or threads or default_threads(),
+        memory_limit_gb=pick("memory_limit_gb", None),
     )
 
 

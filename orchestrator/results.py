@@ -201,6 +201,13 @@ class RunDir:
                 "choose another with --results-dir"
             ) from None
 
+    def remove_temp_files(self) -> list[Path]:
+        """Delete the temporary files of atomic writes cut short by a killed process (never a complete file)."""
+        stale = [p for p in self.path.rglob(".*.tmp") if p.is_file()]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
     def write_cell(self, result: CellResult) -> Path:
         path = self.cell_path(result.cell_id)
         write_json_atomic(path, result.model_dump(mode="json"))

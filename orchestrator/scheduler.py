@@ -1,21 +1,52 @@
-"""Runs a plan of cells: prepares each environment once, runs cells one at a time, writes each result.
+"""Runs a plan of cells on device slots: cells launched in plan order on the first free slot, each environment
+prepared once (by the first slot that needs it), each result written (atomically) as soon as its cell ends.
 
-A failed environment build fails that environment's cells (with the build log tail) and the run goes on.
+- Slots: one cell per GPU at a time; on a CPU-only machine one at a time unless the matrix sets `slots`.
+- Timeouts and memory limits are enforced by the runtime on the cell's process (Cell.timeout_s, memory_limit_gb).
+- Retries: only infrastructure failures (InfrastructureError: a build's network error, a container that did
+  not start) are retried, up to the matrix's `retries`; a workload's own failure never is. Attempts are
+  recorded in CellResult.attempts.
+- A failed environment build fails that environment's cells (with the build log tail) and the run goes on.
+- Interruption: the first Ctrl-C stops launching new cells and lets the running ones finish; a second one
+  stops them (recorded as failed, type Interrupted). SIGTERM acts as a second Ctrl-C.
+- Resume: `resume_plan` keeps the valid ok results of an earlier attempt at the same run and runs the rest.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import signal
+import threading
+import traceback
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from orchestrator.cells import now_iso
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import InfrastructureError, OrchestratorError
 from orchestrator.host import host_info
 from orchestrator.matrix import Cell
-from orchestrator.results import CellResult, EnvironmentInfo, ErrorInfo, Threads, WorkloadInfo
+from orchestrator.results import (
+    CellResult, EnvironmentInfo, ErrorInfo, RunDir, Status, Threads, WorkloadInfo, load_cells,
+)
 from orchestrator.runtimes.base import Prepared, RunContext, Runtime
+from orchestrator.slots import Slot
 
 OnResult = Callable[[CellResult], None]
+
+
+class Observer:
+    """What the scheduler tells a progress display; every method is optional."""
+
+    def on_plan(self, cells: list[Cell], slots: list[Slot]) -> None: ...
+
+    def on_start(self, cell: Cell, slot: Slot) -> None: ...
+
+    def on_result(self, result: CellResult) -> None: ...
+
+    def on_interrupt(self, count: int) -> None: ...
+
+    def on_note(self, message: str) -> None: ...
 
 
 @dataclass
@@ -23,47 +54,235 @@ class Scheduler:
     runtime: Runtime
     ctx: RunContext
     on_result: OnResult | None = None
+    slots: list[Slot] | None = None
+    retries: int = 2
+    retry_delay_s: float = 5.0
+    observer: Observer = field(default_factory=Observer)
+
+    def __post_init__(self) -> None:
+        self.slots = self.slots or [Slot(index=0)]
+        self.stop_launching = threading.Event()
+        self.cancel = self.ctx.cancel or threading.Event()
+        self.interrupts = 0
+        self.not_run: list[Cell] = []
+        self._broken: dict[str, tuple[OrchestratorError, int]] = {}
+        self._prepared: dict[str, Prepared] = {}
+        self._env_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # ---------------------------------------------------------------- interruption
+
+    def interrupt(self) -> None:
+        """First call: launch nothing new. Second: stop the running cells too."""
+        self.interrupts += 1
+        self.stop_launching.set()
+        if self.interrupts >= 2:
+            self.cancel.set()
+        self.observer.on_interrupt(self.interrupts)
+
+    def _install_signals(self) -> dict[int, object]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {signal.SIGINT: signal.getsignal(signal.SIGINT), signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
+        signal.signal(signal.SIGINT, lambda signum, frame: self.interrupt())
+        signal.signal(signal.SIGTERM, lambda signum, frame: (self.interrupt(), self.interrupt()))
+        return previous
+
+    # ---------------------------------------------------------------- the run
 
     def run(self, cells: list[Cell]) -> list[CellResult]:
-        results = []
-        broken: dict[str, OrchestratorError] = {}
-        for cell in cells:
-            result = self._run_one(cell, broken)
-            self.ctx.run_dir.write_cell(result)
-            results.append(result)
-            if self.on_result:
-                self.on_result(result)
-        return results
+        """Run `cells` in order on the slots; return their results in plan order (cells not run are in not_run)."""
+        assert self.slots
+        self.observer.on_plan(cells, self.slots)
+        previous = self._install_signals()
+        try:
+            return self._loop(cells)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)  # type: ignore[arg-type]
 
-    def _run_one(self, cell: Cell, broken: dict[str, OrchestratorError]) -> CellResult:
-        started = now_iso()
-        if cell.environment not in broken:
+    def _loop(self, cells: list[Cell]) -> list[CellResult]:
+        assert self.slots
+        pending = deque(enumerate(cells))
+        free = list(self.slots)
+        running: dict[Future[CellResult | None], tuple[int, Cell, Slot]] = {}
+        finished: list[tuple[int, CellResult]] = []
+        not_run: list[tuple[int, Cell]] = []
+        with ThreadPoolExecutor(max_workers=len(self.slots), thread_name_prefix="cell") as pool:
+            while True:
+                while pending and free and not self.stop_launching.is_set():
+                    index, cell = pending.popleft()
+                    slot = free.pop(0)
+                    self.observer.on_start(cell, slot)
+                    running[pool.submit(self._run_cell, cell, slot)] = (index, cell, slot)
+                if not running:
+                    break
+                # The main thread only launches and writes: results land on disk as soon as their cell ends,
+                # even while another slot is still building its environment.
+                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index, cell, slot = running.pop(future)
+                    result = future.result()
+                    if result is None:
+                        not_run.append((index, cell))
+                    else:
+                        finished.append((index, self._finish(result)))
+                    free.append(slot)
+                    free.sort(key=lambda s: s.index)
+        self.not_run = [cell for _, cell in sorted(not_run + list(pending), key=lambda item: item[0])]
+        return [result for _, result in sorted(finished, key=lambda item: item[0])]
+
+    def _finish(self, result: CellResult) -> CellResult:
+        self.ctx.run_dir.write_cell(result)
+        self.observer.on_result(result)
+        if self.on_result:
+            self.on_result(result)
+        return result
+
+    # ---------------------------------------------------------------- environments
+
+    def _prepare(self, env_name: str) -> Prepared | None:
+        """The prepared environment, built once (infrastructure failures retried); None if it is broken.
+
+        Called from the slots' threads: one lock per environment, so it is built once while other slots wait.
+        """
+        with self._locks_guard:
+            lock = self._env_locks.setdefault(env_name, threading.Lock())
+        with lock:
+            if env_name in self._prepared:
+                return self._prepared[env_name]
+            if env_name in self._broken:
+                return None
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    self._prepared[env_name] = self.runtime.prepare(env_name)
+                    return self._prepared[env_name]
+                except InfrastructureError as exc:
+                    if attempt > self.retries or not self._pause_before_retry(env_name, exc, attempt):
+                        self._broken[env_name] = (exc, attempt)
+                        return None
+                except OrchestratorError as exc:
+                    self._broken[env_name] = (exc, attempt)
+                    return None
+
+    def _environment_failure(self, cell: Cell) -> CellResult:
+        exc, attempts = self._broken[cell.environment]
+        return failure_result(cell, self.runtime, self.ctx.run_dir.run_id, exc, now_iso(), attempts)
+
+    # ---------------------------------------------------------------- cells
+
+    def _run_cell(self, cell: Cell, slot: Slot) -> CellResult | None:
+        """Prepare and run one cell on its slot (in a worker thread); retry only infrastructure failures.
+
+        None: the run was interrupted while the cell's environment was being prepared (the cell did not run).
+        """
+        prepared = self._prepare(cell.environment)
+        if prepared is None:
+            if self.stop_launching.is_set():  # an interrupted build is not a broken environment
+                with self._locks_guard:
+                    self._broken.pop(cell.environment, None)
+                return None
+            return self._environment_failure(cell)
+        ctx = replace(self.ctx, slot=slot, cancel=self.cancel)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = now_iso()
             try:
-                prepared = self.runtime.prepare(cell.environment)
-            except OrchestratorError as exc:
-                broken[cell.environment] = exc
-        if cell.environment in broken:
-            return environment_failure(cell, self.runtime, self.ctx.run_dir.run_id, broken[cell.environment],
-                                       started)
-        return self.runtime.run_cell(cell, prepared, self.ctx)
+                result = self.runtime.run_cell(cell, prepared, ctx)
+            except InfrastructureError as exc:
+                if attempt > self.retries or not self._pause_before_retry(cell.cell_id, exc, attempt):
+                    return failure_result(cell, self.runtime, self.ctx.run_dir.run_id, exc, started, attempt)
+                continue
+            except Exception as exc:  # a bug in a runtime must not end the run: record it with its traceback
+                return failure_result(cell, self.runtime, self.ctx.run_dir.run_id, exc, started, attempt,
+                                      log_tail=traceback.format_exc()[-6000:])
+            # A runtime that retries by itself (Ray) reports its own attempts; add ours.
+            return result.model_copy(update={"attempts": result.attempts + attempt - 1})
+
+    def _pause_before_retry(self, what: str, exc: Exception, attempt: int) -> bool:
+        """Say why, wait a little longer each time; False when the run is being stopped meanwhile."""
+        delay = self.retry_delay_s * attempt
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.observer.on_note(f"{what}: infrastructure failure on attempt {attempt} ({first}); "
+                              f"retrying in {delay:g} s")
+        return not self.cancel.wait(delay)
 
 
-def environment_failure(cell: Cell, runtime: Runtime, run_id: str, exc: OrchestratorError,
-                        started: str) -> CellResult:
-    """The result of a cell whose environment could not be prepared."""
+def failure_result(cell: Cell, runtime: Runtime, run_id: str, exc: BaseException, started: str,
+                   attempts: int = 1, log_tail: str | None = None, error_type: str | None = None,
+                   status: Status = "failed") -> CellResult:
+    """The result of a cell that never got to run its workload (environment, container or runtime failure)."""
     env = runtime.loaded.matrix.environments[cell.environment]
-    message = str(exc)
+    message = str(exc) or type(exc).__name__
     return CellResult(
-        run_id=run_id, cell_id=cell.cell_id, status="failed", reason=message.splitlines()[0],
-        started_at=started, finished_at=now_iso(),
+        run_id=run_id, cell_id=cell.cell_id, status=status, reason=message.splitlines()[0],
+        started_at=started, finished_at=now_iso(), attempts=attempts,
         environment=EnvironmentInfo(name=cell.environment, backend=env.backend, keras_version=env.keras,
                                     python_version=env.python, runtime=runtime.name,
                                     image_data_format=env.image_data_format),
         workload=WorkloadInfo(name=cell.workload, profile=cell.profile, epochs=cell.epochs,
-                              batch_size=cell.batch_size, repeat=cell.repeat, seed=cell.seed),
+                              batch_size=cell.batch_size, repeat=cell.repeat, seed=cell.seed,
+                              train_samples=cell.train_samples, test_samples=cell.test_samples,
+                              steps_per_epoch=cell.steps_per_epoch),
         threads=Threads(requested=cell.threads), host=host_info(),
-        error=ErrorInfo(type=type(exc).__name__, message=message.splitlines()[0], log_tail=message),
+        error=ErrorInfo(type=error_type or type(exc).__name__, message=message.splitlines()[0],
+                        log_tail=log_tail if log_tail is not None else message),
     )
 
 
-__all__ = ["Scheduler", "Prepared", "environment_failure"]
+def environment_failure(cell: Cell, runtime: Runtime, run_id: str, exc: OrchestratorError,
+                        started: str) -> CellResult:
+    """The result of a cell whose environment could not be prepared (kept for callers of the first version)."""
+    return failure_result(cell, runtime, run_id, exc, started)
+
+
+# ---------------------------------------------------------------- resume
+
+@dataclass
+class ResumePlan:
+    """What a resumed run does: the cells still to run, the ok results it keeps, and why others rerun."""
+
+    to_run: list[Cell]
+    kept: list[CellResult]
+    rerun: dict[str, str]
+    rejected: dict[str, str]
+
+
+def resume_plan(cells: list[Cell], run_dir: RunDir) -> ResumePlan:
+    """Skip cells whose result in `run_dir` is readable, schema-valid, ok and made with the same parameters."""
+    report = load_cells(run_dir.path)
+    by_id = {r.cell_id: r for r in report.results}
+    to_run, kept, rerun = [], [], {}
+    for cell in cells:
+        previous = by_id.get(cell.cell_id)
+        if previous is None:
+            rejected = str(run_dir.cell_path(cell.cell_id)) in report.rejected
+            continue_reason = "its result file is unreadable or invalid (ignored)" if rejected else None
+        elif previous.status != "ok":
+            continue_reason = f"its last result is {previous.status}"
+        else:
+            continue_reason = _parameters_changed(cell, previous)
+        if previous is not None and continue_reason is None:
+            kept.append(previous)
+            continue
+        if continue_reason:
+            rerun[cell.cell_id] = continue_reason
+        to_run.append(cell)
+    return ResumePlan(to_run=to_run, kept=kept, rerun=rerun, rejected=report.rejected)
+
+
+def _parameters_changed(cell: Cell, result: CellResult) -> str | None:
+    w = result.workload
+    now = {"epochs": cell.epochs, "batch_size": cell.batch_size, "train_samples": cell.train_samples,
+           "test_samples": cell.test_samples, "steps_per_epoch": cell.steps_per_epoch, "seed": cell.seed}
+    changed = [k for k, v in now.items() if getattr(w, k) != v]
+    if result.data.source and result.data.source != cell.data:
+        changed.append("data")
+    return f"its parameters changed since ({', '.join(changed)})" if changed else None
+
+
+__all__ = ["Scheduler", "Observer", "Prepared", "ResumePlan", "environment_failure", "failure_result",
+           "resume_plan"]

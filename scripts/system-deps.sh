@@ -3,6 +3,7 @@
 # Each line: a package and why. Run as root (or with sudo available).
 set -euo pipefail
 packages=(
+  chromium   # headless browser: tests/test_report.py renders the HTML report and checks what a reader sees
   # (later issues add: docker.io and debootstrap for the Docker runtime tests, chromium for the report test,
   #  libopenmpi3 for CNTK)
   docker.io      # the Docker runtime's tests start their own dockerd (own data root, socket, pid file)

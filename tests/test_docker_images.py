@@ -26,6 +26,7 @@ from orchestrator.runtimes.base import Prepared, RunContext
 from orchestrator.runtimes.docker import DockerRuntime, choose_variant, container_env, container_options
 from orchestrator.runtimes.docker import EngineProbe
 from orchestrator.runtimes.local import LocalRuntime
+from orchestrator.slots import Slot
 
 LEGACY_ENV = """
   tf1:
@@ -133,7 +134,7 @@ def test_container_options_confine_the_cell(repo: Path, tmp_path: Path, data_dir
     cell = expand(loaded, profile="smoke", environments=["keras3-jax"], workloads=["mnist_mlp"])[0]
     prepared = Prepared("keras3-jax", loaded.matrix.environments["keras3-jax"], "abc", EnvPaths(tmp_path), "3.11.2",
                         image="orchestrate/keras3-jax:gpu-abc")
-    ctx = RunContext(run_dir=RunDir(tmp_path, "r"), data_dir=data_dir, device="1")
+    ctx = RunContext(run_dir=RunDir(tmp_path, "r"), data_dir=data_dir, slot=Slot(index=1, cpus=(1,), gpu=1))
     env_vars = container_env(prepared, cell, "1")
     options = container_options(prepared, cell, ctx, "1", env_vars, "docker")
     assert options["network_mode"] == "none" and options["privileged"] is False and options["read_only"] is True
@@ -143,6 +144,7 @@ def test_container_options_confine_the_cell(repo: Path, tmp_path: Path, data_dir
     assert all(v["bind"] == path for path, v in options["volumes"].items())  # same paths inside and out
     (request,) = options["device_requests"]
     assert request["Driver"] == "nvidia" and request["DeviceIDs"] == ["1"] and request["Capabilities"][0][0] == "gpu"
+    assert options["cpuset_cpus"] == "1"
     assert env_vars["NVIDIA_VISIBLE_DEVICES"] == "1" and env_vars["OMP_NUM_THREADS"] == str(cell.threads)
     assert env_vars["HOME"].startswith("/opt/orchestrate/env") and env_vars["KERAS_BACKEND"] == "jax"
     assert "LD_LIBRARY_PATH" not in env_vars  # the image's own, with its CUDA paths
@@ -160,7 +162,7 @@ def test_gpu_too_old_for_the_image_is_unsupported_not_run(repo: Path, tmp_path: 
                         image="orchestrate/keras3-jax:gpu-abc")
     run_dir = RunDir(tmp_path, "r")
     run_dir.ensure_writable()
-    result = runtime.run_cell(cell, prepared, RunContext(run_dir=run_dir, data_dir=data_dir, device="0"))
+    result = runtime.run_cell(cell, prepared, RunContext(run_dir=run_dir, data_dir=data_dir, slot=Slot(index=0, gpu=0)))
     assert result.status == "unsupported"
     assert result.reason == "keras3-jax: needs compute capability >= 5.2; Tesla K80 is 3.7"
     assert result.environment.runtime == "docker" and result.environment.image == "orchestrate/keras3-jax:gpu-abc"

@@ -100,6 +100,10 @@ def test_build_run_smoke_cell_in_docker(matrix: Path, data_dir: Path, env_cache:
     assert len(result.timings.epochs_s) == 2 and all(s > 0 for s in result.timings.epochs_s)
     assert 0.0 <= result.metrics.test["accuracy"] <= 1.0
     assert result.threads.env["OMP_NUM_THREADS"] == str(result.threads.requested)
+    # The monitor followed the container's processes from the host (and said "no GPU": none here).
+    assert result.monitor is not None and result.monitor["samples"] > 10
+    assert result.monitor["cpu"]["peak_rss_mb"] > 150 and result.monitor["gpu_note"].startswith("no GPU")
+    assert (tmp_path / "dk" / "cells" / result.monitor["series_file"]).is_file()
     logs = tmp_path / "dk" / "logs"
     assert (logs / "keras3-jax__mnist_mlp__smoke__r0.events.jsonl").is_file()
     summary = json.loads((tmp_path / "dk" / "summary.json").read_text())

@@ -286,6 +286,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open(args.spec) as fh:
         spec = json.load(fh)
+    for folder in spec.get("workload_dirs", []):  # the matrix's extra workloads (after the project's own)
+        if folder not in sys.path:
+            sys.path.append(folder)
     events = Events(args.events)
     try:
         run(spec, events)

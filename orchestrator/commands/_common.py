@@ -30,7 +30,11 @@ def make_runtime(kind: str, loaded: LoadedMatrix, cache: str | None, console: Co
         from orchestrator.runtimes.docker import DockerRuntime
 
         return DockerRuntime(loaded, root, log)
-    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local, docker")
+    if kind == "ray":
+        from orchestrator.runtimes.ray import RayRuntime
+
+        return RayRuntime(loaded, root, log)
+    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local, docker, ray")
 
 
 def data_dir(explicit: str | None) -> Path | None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 from pathlib import Path
 
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
-from orchestrator.matrix import expand, load_matrix
+from orchestrator.errors import ConfigError
+from orchestrator.matrix import LoadedMatrix, expand, load_matrix
+from orchestrator.progress import RunProgress
 from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
-from orchestrator.runtimes.base import RunContext
-from orchestrator.scheduler import Scheduler
+from orchestrator.runtimes.base import RunContext, Runtime
+from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,41 +26,111 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", action="append", dest="envs", metavar="NAME", help="environment (repeatable)")
     p.add_argument("--workload", action="append", dest="workloads", metavar="NAME", help="workload (repeatable)")
     p.add_argument("--all", action="store_true", help="every environment and workload, not the matrix's default selection")
-    p.add_argument("--runtime", default="auto", help="auto | local | docker (auto: docker if an engine with GPUs is here)")
+    p.add_argument("--runtime", default="auto",
+                   help="auto | local | docker | ray (auto: docker if an engine with GPUs is here, else local)")
     p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")
     p.add_argument("--data-dir", default=None, help="offline datasets (layout of shared/data); or ORCHESTRATE_DATA_DIR")
     p.add_argument("--data", choices=["real", "synthetic"], default=None, help="override the profile's data source")
     p.add_argument("--run-id", default=None, help="name of the run (default: a timestamp)")
     p.add_argument("--timeout", type=float, default=None, help="per-cell timeout in seconds (overrides the profile)")
     p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
+    p.add_argument("--resume", action="store_true",
+                   help="with --run-id: keep the run's valid ok results and run the other cells")
+    p.add_argument("--slots", type=int, default=None,
+                   help="cells at once (default: one per GPU, or the matrix's `slots`, else 1 on a CPU-only machine)")
+    p.add_argument("--address", default=None, help="Ray cluster address for --runtime ray (default: $RAY_ADDRESS)")
+    p.add_argument("--monitor-hz", type=float, default=10.0,
+                   help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    if not 0 <= args.monitor_hz <= 1000:
+        raise ConfigError(f"--monitor-hz {args.monitor_hz:g}: give a rate from 0 (off) to 1000 samples per second")
     loaded = load_matrix(args.matrix)
+    if args.resume and not args.run_id:
+        raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
+    if args.slots is not None and args.slots < 1:
+        raise ConfigError(f"--slots {args.slots}: give at least 1")
+    data = data_dir(args.data_dir)
+    run_id = args.run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = RunDir(Path(args.results_dir), run_id)
+    if args.resume and not run_dir.cells_dir.is_dir():
+        raise ConfigError(f"--resume: no run {run_id!r} in {run_dir.path.parent} (no folder {run_dir.cells_dir})")
+    run_dir.ensure_writable()
+    run_dir.remove_temp_files()
+    runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
+    if args.address is not None:
+        if not hasattr(runtime, "address"):
+            raise ConfigError(f"--address is for --runtime ray, not --runtime {args.runtime}")
+        runtime.address = args.address  # type: ignore[attr-defined]
+    try:
+        return _run(args, console, loaded, runtime, run_dir, data)
+    finally:
+        runtime.close()
+
+
+def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runtime: Runtime, run_dir: RunDir,
+         data: Path | None) -> int:
     everything = args.all and not (args.envs or args.workloads)
-    cells = expand(
-        loaded, profile=args.profile,
+    selection = dict(
+        profile=args.profile,
         environments=args.envs or (list(loaded.matrix.environments) if everything else None),
         workloads=args.workloads or (list(loaded.matrix.workloads) if everything else None),
         data=args.data, timeout_s=args.timeout,
     )
-    data = data_dir(args.data_dir)
-    run_id = args.run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = RunDir(Path(args.results_dir), run_id)
-    run_dir.ensure_writable()
-    runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
-    console.print(f"run [bold]{run_id}[/bold]: {len(cells)} cell(s) on the {runtime.name} runtime, "
+    expand(loaded, **selection)  # a bad selection is reported before any slot or cluster is set up
+    slots = runtime.slots(args.slots or loaded.matrix.slots)
+    slot_cores = min((len(s.cpus) for s in slots), default=0) or None
+    cells = expand(loaded, **selection, threads=slot_cores)  # threads: the cores of a slot, unless the matrix sets them
+    kept: list[CellResult] = []
+    if args.resume:
+        plan = resume_plan(cells, run_dir)
+        _print_resume(console, plan, len(cells))
+        cells, kept = plan.to_run, plan.kept
+    console.print(f"run [bold]{run_dir.run_id}[/bold]: {len(cells)} cell(s) on the {runtime.name} runtime, "
+                  f"{len(slots)} slot(s) ({', '.join(s.name for s in slots)}), "
                   f"data from {data or 'the canonical origins (download cache)'}; results in {run_dir.path}")
-
-    def announce(result: CellResult) -> None:
-        console.print(f"  {result.cell_id}: {result.status}" + (f" ({result.reason})" if result.reason else ""))
-
-    scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data), on_result=announce)
-    results = scheduler.run(cells)
+    scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data, monitor_hz=args.monitor_hz),
+                          slots=slots, retries=loaded.matrix.retries,
+                          observer=RunProgress(console, run_dir.logs_dir))
+    with scheduler.observer:  # type: ignore[attr-defined]
+        results = scheduler.run(cells)
     report = write_summary(run_dir)
-    print_summary(results, console, title=f"Run {run_id}")
+    print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
     for path, why in report.rejected.items():
-        console.print(f"[yellow]ignored {path}: {why}[/yellow]")
+        console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
-    return 0 if all(r.status in ("ok", "unsupported", "skipped") for r in results) else 1
+    if scheduler.interrupts or scheduler.not_run:
+        console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
+                      " To continue, run:", highlight=False)
+        console.print(resume_command(args, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)
+        return 130
+    return 0 if all(r.status in ("ok", "unsupported", "skipped") for r in kept + results) else 1
+
+
+def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
+    console.print(f"resume: {len(plan.kept)} of {total} cell(s) already have a valid ok result and are skipped; "
+                  f"{len(plan.to_run)} to run")
+    for cell_id, why in plan.rerun.items():
+        console.print(f"  rerun {cell_id}: {why}", markup=False, highlight=False)
+    for path, why in plan.rejected.items():
+        console.print(f"  ignored {path}: {why}", style="yellow", markup=False, highlight=False)
+
+
+def resume_command(args: argparse.Namespace, run_id: str) -> str:
+    """The command line that continues this run."""
+    words = ["orchestrate", "run", args.matrix]
+    for flag, value in (("--profile", args.profile), ("--runtime", args.runtime if args.runtime != "auto" else None),
+                        ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
+                        ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
+                        ("--address", args.address)):
+        if value is not None:
+            words += [flag, str(value)]
+    for env in args.envs or []:
+        words += ["--env", env]
+    for workload in args.workloads or []:
+        words += ["--workload", workload]
+    if args.all:
+        words.append("--all")
+    return shlex.join([*words, "--run-id", run_id, "--resume"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Callable
 from orchestrator.environments import EnvPaths
 from orchestrator.matrix import Cell, Environment, LoadedMatrix
 from orchestrator.results import CellResult, RunDir
+from orchestrator.slots import Slot, gpu_count, plan_slots
 
 Log = Callable[[str], None]
 
@@ -30,14 +32,17 @@ class Prepared:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a cell run needs beyond the cell: where results go and where data lives."""
+    """What a cell run needs beyond the cell: where results go and where data lives.
+
+    The scheduler gives each cell a copy with its `slot` (the GPU it may see, the cores it is pinned to) and
+    the run's `cancel` flag (set on a second Ctrl-C: stop the cell now). A runtime applies both.
+    """
 
     run_dir: RunDir
     data_dir: Path | None
     monitor_hz: float = 10.0
-    # The GPU (NVML index or UUID) assigned to the cell by the scheduler; None: the runtime's default
-    # (the Docker runtime's GPU images then use GPU 0).
-    device: str | None = None
+    slot: Slot | None = None
+    cancel: threading.Event | None = None
 
 
 class Runtime(ABC):
@@ -63,4 +68,18 @@ class Runtime(ABC):
 
     @abstractmethod
     def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
-        """Run one cell to completion (or timeout) and return its result; never raise for a cell's failure."""
+        """Run one cell to completion (or timeout) and return its result; never raise for a cell's failure.
+
+        Raise InfrastructureError when the machinery failed (e.g. a container did not start): the scheduler
+        retries those.
+        """
+
+    def slots(self, requested: int | None) -> list[Slot]:
+        """Where cells can run at once: one slot per GPU of this machine, else `requested` CPU slots (default 1)."""
+        gpus, note = gpu_count()
+        if note:
+            self.log(note)
+        return plan_slots(requested, gpus)
+
+    def close(self) -> None:
+        """Release what the runtime holds (a cluster connection); called once at the end of a run."""

@@ -20,16 +20,17 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, read_events, tail
 from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
 from orchestrator.environments import EnvPaths, cell_process_env
-from orchestrator.errors import ContainerEngineError, EnvironmentBuildError
+from orchestrator.errors import ContainerEngineError, EnvironmentBuildError, InfrastructureError
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
 from orchestrator.matrix import Cell, LoadedMatrix
+from orchestrator.monitor import CellMonitor
 from orchestrator.results import CellResult, write_json_atomic
 from orchestrator.runtimes.base import Log, Prepared, RunContext, Runtime
 from orchestrator.runtimes.local import _parse_freeze
@@ -287,15 +288,25 @@ class DockerRuntime(Runtime):
         else:
             command = ["python", str(workload_files.harness_path()), "--spec", str(spec_path),
                        "--events", str(events_path)]
-            options = container_options(prepared, cell, ctx, device, env_vars, self.name)
-            outcome = self._run_container(command, options, events_path, log_path, cell.timeout_s)
+            options = container_options(prepared, cell, ctx, device, env_vars, self.name,
+                                        extra_workloads=self.loaded.workloads_dir)
+            # Samples the assigned GPU (NVIDIA_VISIBLE_DEVICES) and the container's processes, seen from the host.
+            monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
+            try:
+                outcome = self._run_container(command, options, events_path, log_path, cell.timeout_s,
+                                              on_start=monitor.watch if monitor else None)
+            finally:
+                if monitor:
+                    monitor.stop()
+            result = assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+            return monitor.apply(result) if monitor else result
         return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
 
     def _device(self, ctx: RunContext) -> str | None:
         if self.variant != "gpu":
             return None
-        if ctx.device is not None:
-            return ctx.device
+        if ctx.slot is not None and ctx.slot.gpu is not None:
+            return str(ctx.slot.gpu)
         return "0"
 
     def _gpu_unfit(self, prepared: Prepared, device: str | None) -> str | None:
@@ -309,7 +320,7 @@ class DockerRuntime(Runtime):
         return None if fit.ok else f"{prepared.name}: {fit.reason}"
 
     def _run_container(self, command: list[str], options: dict[str, Any], events_path: Path, log_path: Path,
-                       timeout_s: float) -> HarnessOutcome:
+                       timeout_s: float, on_start: Callable[[int | None], None] | None = None) -> HarnessOutcome:
         import docker
         import requests
 
@@ -327,6 +338,8 @@ class DockerRuntime(Runtime):
                 container.start()
             except docker.errors.DockerException as exc:
                 return _failed_to_start(f"container could not start: {exc}", start, log_path)
+            if on_start:
+                on_start(_container_pid(container))
             try:
                 status = container.wait(timeout=timeout_s)
             except (requests.exceptions.RequestException, OSError):
@@ -347,6 +360,18 @@ class DockerRuntime(Runtime):
                               signal_name=_signal_name(returncode))
 
 
+def _container_pid(container: Any) -> int | None:
+    """The host PID of the container's first process (None once it has exited), for the monitor."""
+    import docker
+
+    try:
+        container.reload()
+    except docker.errors.DockerException:
+        return None
+    pid = container.attrs.get("State", {}).get("Pid") or 0
+    return int(pid) or None
+
+
 def container_env(prepared: Prepared, cell: Cell, device: str | None) -> dict[str, str]:
     """The cell's environment inside the container: the local runtime's rules, with the image's paths."""
     env_vars = cell_process_env(_CONTAINER_PATHS, prepared.environment, cell.threads, cell.seed,
@@ -359,7 +384,8 @@ def container_env(prepared: Prepared, cell: Cell, device: str | None) -> dict[st
 
 
 def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: str | None,
-                      env_vars: dict[str, str], runtime_name: str) -> dict[str, Any]:
+                      env_vars: dict[str, str], runtime_name: str,
+                      extra_workloads: Path | None = None) -> dict[str, Any]:
     """Arguments of containers.create for one cell: what is mounted how, and what the container may do."""
     import docker
 
@@ -370,6 +396,8 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
     }
     if ctx.data_dir is not None:
         volumes[str(ctx.data_dir)] = {"bind": str(ctx.data_dir), "mode": "ro"}
+    if extra_workloads is not None:
+        volumes[str(extra_workloads)] = {"bind": str(extra_workloads), "mode": "ro"}
     options: dict[str, Any] = {
         "image": prepared.image,
         "name": _container_name(ctx.run_dir.run_id, cell.cell_id),
@@ -385,6 +413,8 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
                    f"{LABEL}.runtime": runtime_name},
         "init": True,
     }
+    if ctx.slot is not None and ctx.slot.cpus:
+        options["cpuset_cpus"] = ",".join(str(c) for c in ctx.slot.cpus)
     if device is not None:
         options["device_requests"] = [docker.types.DeviceRequest(
             driver="nvidia", device_ids=[device], capabilities=[["gpu", "compute", "utility"]])]
@@ -418,10 +448,10 @@ def _signal_name(returncode: int) -> str | None:
 
 
 def _failed_to_start(message: str, start: float, log_path: Path) -> HarnessOutcome:
+    """A container that did not start is an infrastructure failure: the scheduler retries the cell."""
+    del start
     log_path.write_text(message + "\n")
-    return HarnessOutcome(returncode=-1, timed_out=False, wall_s=time.perf_counter() - start,
-                          events=[{"event": "error", "type": "ContainerStartError", "message": message}],
-                          log_tail=message)
+    raise InfrastructureError(message)
 
 
 def _str(path: Path | None) -> str | None:

@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 from orchestrator import workload_files
-from orchestrator.cell_process import run_process, tail
+from orchestrator.cell_process import Limits, run_process, tail
 from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
 from orchestrator.environments import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
-from orchestrator.errors import EnvironmentBuildError
+from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
+from orchestrator.monitor import CellMonitor
 from orchestrator.results import CellResult, write_json_atomic
 from orchestrator.runtimes.base import Prepared, RunContext, Runtime
 
@@ -89,12 +90,21 @@ class LocalRuntime(Runtime):
         spec = make_spec(cell, prepared, self.loaded, _str(ctx.data_dir), str(self.cache / "datasets"))
         write_json_atomic(spec_path, spec)
         env_vars = cell_process_env(prepared.paths, prepared.environment, cell.threads, cell.seed)
+        env_vars.update(ctx.slot.env() if ctx.slot else {})
         command = [str(prepared.paths.python), str(workload_files.harness_path()),
                    "--spec", str(spec_path), "--events", str(events_path)]
         started = now_iso()
-        outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
-                              cwd=workload_files.workloads_dir())
-        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+        limits = Limits(memory_gb=cell.memory_limit_gb, cpus=ctx.slot.cpus if ctx.slot else (), cancel=ctx.cancel)
+        monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
+        try:
+            outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
+                                  cwd=workload_files.workloads_dir(), limits=limits,
+                                  on_start=monitor.watch if monitor else None)
+        finally:
+            if monitor:
+                monitor.stop()
+        result = assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+        return monitor.apply(result) if monitor else result
 
 
 def _str(path: Path | None) -> str | None:
@@ -135,9 +145,11 @@ class _Builder:
         proc = subprocess.run(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if proc.returncode != 0:
             self.log.flush()
-            raise EnvironmentBuildError(
+            last = tail(self.paths.build_log, 2500)
+            error = NetworkBuildError if looks_like_network_error(last) else EnvironmentBuildError
+            raise error(
                 f"environment {self.paths.root.name}: {what} failed (exit {proc.returncode}); "
-                f"build log: {self.paths.build_log}\n--- last lines ---\n{tail(self.paths.build_log, 2500)}"
+                f"build log: {self.paths.build_log}\n--- last lines ---\n{last}"
             )
 
     def create_venv(self) -> None:

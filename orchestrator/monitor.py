@@ -1,0 +1,444 @@
+"""What a cell uses while it runs: its GPUs through NVML (nvidia-ml-py), its process tree through psutil.
+
+A `CellMonitor` samples in a background thread at a fixed rate (default 10 Hz) from the moment the cell's
+process starts (`watch(pid)`, which fits `run_process(on_start=...)`) until `stop()`. Every sample is one row
+of a CSV time series written beside the cell result; `stop()` returns the summary that goes into
+`CellResult.monitor`, and `apply()` adds the GPUs' model, driver and CUDA version to `CellResult.host`.
+
+Without a GPU (no NVML library, no driver, no device) the monitor says "no GPU" once per process and
+records CPU metrics only. The hook knows nothing about how the cell runs: any runtime that has a PID of the
+cell's process tree (a local child, a container's init process) can use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Mapping
+
+import psutil
+
+from orchestrator.results import CellResult
+
+DEFAULT_HZ = 10.0
+# How often the process tree and the GPUs' process lists are re-read (a scan of /proc: costlier than a
+# sample). A child's CPU time before it is first seen (at most this long) is not counted.
+TREE_REFRESH_S = 0.5
+GPU_METRICS = ("util_percent", "memory_used_mb", "power_w", "temperature_c")
+
+Log = Callable[[str], None]
+
+_no_gpu_said = False
+
+
+def _say_no_gpu_once(log: Log | None, reason: str) -> None:
+    global _no_gpu_said
+    if not _no_gpu_said and log:
+        log(f"no GPU ({reason}): recording CPU and memory only")
+    _no_gpu_said = True
+
+
+def assigned_gpus(env: Mapping[str, str]) -> list[str] | None:
+    """The GPUs a cell may use, from CUDA_VISIBLE_DEVICES (or NVIDIA_VISIBLE_DEVICES): indices or UUIDs.
+
+    None means no restriction (every GPU); an empty list means none ("", "none", "void", "-1").
+    """
+    for var in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
+        if var in env:
+            value = env[var].strip()
+            if value.lower() == "all":
+                return None
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            if not items or items[0].lower() in ("none", "void") or items[0].startswith("-"):
+                return []
+            return items
+    return None
+
+
+@dataclass
+class Gpu:
+    """One NVML device: what it is (static) and the metrics it refuses to report (learned once)."""
+
+    index: int
+    handle: Any
+    info: dict[str, Any]
+    unsupported: set[str] = field(default_factory=set)
+    used_by_cell: bool = False
+
+
+class Nvml:
+    """A session with NVML for one cell: the assigned devices, or the reason there are none."""
+
+    def __init__(self, module: ModuleType | None = None, selection: list[str] | None = None) -> None:
+        self.gpus: list[Gpu] = []
+        self.reason: str | None = None
+        self.nvml: Any = module
+        self._initialised = False
+        try:
+            if self.nvml is None:
+                import pynvml
+
+                self.nvml = pynvml
+            self.nvml.nvmlInit()
+            self._initialised = True
+            self.gpus = self._open(selection)
+            if not self.gpus:
+                self.reason = "NVML sees no GPU assigned to this cell" if selection is not None else "NVML sees no GPU"
+        except ImportError:
+            self.reason = "nvidia-ml-py (pynvml) is not installed"
+        except Exception as exc:  # pynvml.NVMLError and its subclasses, e.g. NVMLError_LibraryNotFound
+            self.reason = str(exc) if str(exc).startswith("NVML") else f"NVML: {exc}"
+            self.gpus = []
+
+    @property
+    def available(self) -> bool:
+        return bool(self.gpus)
+
+    def _open(self, selection: list[str] | None) -> list[Gpu]:
+        nv = self.nvml
+        driver = _text(_try(nv.nvmlSystemGetDriverVersion))
+        cuda = _cuda_version(_try(nv.nvmlSystemGetCudaDriverVersion))
+        gpus = []
+        for index in range(nv.nvmlDeviceGetCount()):
+            handle = nv.nvmlDeviceGetHandleByIndex(index)
+            uuid = _text(_try(nv.nvmlDeviceGetUUID, handle))
+            if selection is not None and str(index) not in selection and uuid not in selection:
+                continue
+            memory = _try(nv.nvmlDeviceGetMemoryInfo, handle)
+            capability = _try(nv.nvmlDeviceGetCudaComputeCapability, handle)
+            info = {
+                "index": index,
+                "name": _text(_try(nv.nvmlDeviceGetName, handle)),
+                "uuid": uuid,
+                "memory_total_mb": round(memory.total / 2**20) if memory is not None else None,
+                "compute_capability": f"{capability[0]}.{capability[1]}" if capability else None,
+                "driver": driver,
+                "cuda_driver": cuda,
+            }
+            gpus.append(Gpu(index, handle, info))
+        return gpus
+
+    def read(self, gpu: Gpu) -> dict[str, float | None]:
+        """One reading of a device; a metric the device does not support is None from then on."""
+        nv = self.nvml
+        readers: dict[str, Callable[[], float]] = {
+            "util_percent": lambda: float(nv.nvmlDeviceGetUtilizationRates(gpu.handle).gpu),
+            "memory_used_mb": lambda: nv.nvmlDeviceGetMemoryInfo(gpu.handle).used / 2**20,
+            "power_w": lambda: nv.nvmlDeviceGetPowerUsage(gpu.handle) / 1000.0,
+            "temperature_c": lambda: float(nv.nvmlDeviceGetTemperature(gpu.handle, nv.NVML_TEMPERATURE_GPU)),
+        }
+        values: dict[str, float | None] = {}
+        for name, reader in readers.items():
+            if name in gpu.unsupported:
+                values[name] = None
+                continue
+            try:
+                values[name] = reader()
+            except Exception:  # NVMLError_NotSupported and friends: stop asking
+                gpu.unsupported.add(name)
+                values[name] = None
+        return values
+
+    def pids_on(self, gpu: Gpu) -> set[int]:
+        procs = _try(self.nvml.nvmlDeviceGetComputeRunningProcesses, gpu.handle) or []
+        return {int(p.pid) for p in procs}
+
+    def close(self) -> None:
+        if self._initialised:
+            _try(self.nvml.nvmlShutdown)
+            self._initialised = False
+
+
+def _try(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception:
+        return None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return None if value is None else str(value)
+
+
+def _cuda_version(value: Any) -> str | None:
+    """NVML gives the CUDA driver API version as an integer like 12040."""
+    if not isinstance(value, int) or value <= 0:
+        return None
+    return f"{value // 1000}.{(value % 1000) // 10}"
+
+
+class ProcessTree:
+    """CPU use and resident memory of a process and all its descendants, summed."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.procs: dict[int, psutil.Process] = {pid: self.root}
+        self.last_cpu: dict[int, float] = {}
+        self.last_time: float | None = None
+
+    def refresh(self) -> None:
+        try:
+            children = self.root.children(recursive=True)
+        except psutil.Error:
+            children = []
+        alive = {self.root.pid: self.root}
+        for child in children:
+            alive[child.pid] = self.procs.get(child.pid, child)
+        self.procs = alive
+
+    @property
+    def pids(self) -> set[int]:
+        return set(self.procs)
+
+    def sample(self, now: float) -> tuple[float | None, float, int]:
+        """(CPU % over the last interval, in % of one core; RSS in MiB; live processes)."""
+        cpu_now: dict[int, float] = {}
+        rss = 0
+        for pid, proc in list(self.procs.items()):
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    rss += proc.memory_info().rss
+                cpu_now[pid] = times.user + times.system
+            except psutil.Error:
+                self.procs.pop(pid, None)
+        percent = None
+        if self.last_time is not None and now > self.last_time:
+            # A process first seen now counts from now on (its earlier CPU time would make a false spike).
+            used = sum(t - self.last_cpu.get(pid, t) for pid, t in cpu_now.items())
+            percent = max(0.0, 100.0 * used / (now - self.last_time))
+        self.last_cpu, self.last_time = cpu_now, now
+        return percent, rss / 2**20, len(cpu_now)
+
+
+class CellMonitor:
+    """Samples one cell's process tree and GPUs in a background thread; see the module docstring."""
+
+    def __init__(self, series_path: Path | None, hz: float = DEFAULT_HZ, gpus: list[str] | None = None,
+                 log: Log | None = None, nvml_module: ModuleType | None = None) -> None:
+        if hz <= 0 or not math.isfinite(hz):
+            raise ValueError(f"monitor rate must be a positive number of samples per second, got {hz!r}")
+        self.hz = hz
+        self.series_path = series_path
+        self.nvml = Nvml(nvml_module, gpus)
+        if not self.nvml.available:
+            _say_no_gpu_once(log, self.nvml.reason or "unknown reason")
+        self.tree: ProcessTree | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._columns = self._column_names()
+        self._acc = [_Running() for _ in self._columns]
+        self._series: Any = None
+        self._writer: Any = None
+        self._started = 0.0
+        self._summary: dict[str, Any] | None = None
+        self._error: str | None = None
+        self._self_cpu_s: float | None = None
+
+    @classmethod
+    def for_cell(cls, cells_dir: Path, cell_id: str, hz: float, cell_env: Mapping[str, str],
+                 log: Log | None = None) -> "CellMonitor | None":
+        """The monitor of a cell (None when the rate is 0: monitoring off); series beside the cell's result."""
+        if hz <= 0:
+            return None
+        return cls(cells_dir / f"{cell_id}.monitor.csv", hz, assigned_gpus(cell_env), log)
+
+    def _column_names(self) -> list[str]:
+        names = ["t_s", "cpu_percent", "rss_mb", "processes"]
+        for gpu in self.nvml.gpus:
+            names += [f"gpu{gpu.index}_{metric}" for metric in GPU_METRICS]
+        return names
+
+    def watch(self, pid: int | None) -> None:
+        """Start sampling (the process tree under `pid`, if given, and the assigned GPUs)."""
+        if self._thread is not None:
+            raise RuntimeError("this monitor is already running; make one monitor per cell")
+        if pid is not None:
+            try:
+                self.tree = ProcessTree(pid)
+            except psutil.Error:
+                self.tree = None
+        if self.series_path is not None:
+            self.series_path.parent.mkdir(parents=True, exist_ok=True)
+            self._series = open(self.series_path, "w", newline="")
+            self._writer = csv.writer(self._series)
+            self._writer.writerow(self._columns)
+        self._started = time.perf_counter()
+        self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
+        self._thread.start()
+
+    def follow(self, pid: int) -> None:
+        """Sample the process tree under `pid` from now on, e.g. a container's init process once it exists
+        (a Docker runtime's `docker run` client is not where the work happens)."""
+        try:
+            self.tree = ProcessTree(pid)
+        except psutil.Error:
+            pass
+
+    def _loop(self) -> None:
+        start = time.thread_time()
+        try:
+            self._sample_until_stopped()
+        except Exception as exc:  # the cell goes on; the summary says why sampling ended early
+            self._error = f"sampling stopped early: {type(exc).__name__}: {exc}"
+        finally:
+            self._self_cpu_s = time.thread_time() - start  # what sampling itself cost, for the record
+
+    def _sample_until_stopped(self) -> None:
+        interval = 1.0 / self.hz
+        next_refresh = 0.0
+        tick = 0
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            if now >= next_refresh:
+                self._refresh()
+                next_refresh = now + TREE_REFRESH_S
+            self._record(self._sample(now))
+            tick += 1
+            delay = self._started + tick * interval - time.perf_counter()
+            if delay < 0:  # fell behind (a slow sample): skip the missed ticks instead of bursting
+                tick += int(-delay / interval) + 1
+                delay = self._started + tick * interval - time.perf_counter()
+            self._stop.wait(max(0.0, delay))
+
+    def _refresh(self) -> None:
+        tree = self.tree  # read once: follow() may swap it from another thread
+        if tree is None:
+            return
+        tree.refresh()
+        for gpu in self.nvml.gpus:
+            if not gpu.used_by_cell and self.nvml.pids_on(gpu) & tree.pids:
+                gpu.used_by_cell = True
+
+    def _sample(self, now: float) -> list[float | None]:
+        row: list[float | None] = [now - self._started]
+        tree = self.tree
+        if tree is not None:
+            row += list(tree.sample(now))
+        else:
+            row += [None, None, None]
+        for gpu in self.nvml.gpus:
+            values = self.nvml.read(gpu)
+            row += [values[m] for m in GPU_METRICS]
+        return row
+
+    def _record(self, row: list[float | None]) -> None:
+        """Fold a sample into the running summaries and append it to the series file (buffered)."""
+        for acc, value in zip(self._acc, row):
+            acc.add(value)
+        if self._writer is not None:
+            self._writer.writerow(["" if v is None else f"{v:.4g}" if isinstance(v, float) else v for v in row])
+
+    def stop(self) -> dict[str, Any]:
+        """Stop sampling, close the time series and return the summary (idempotent)."""
+        if self._summary is not None:
+            return self._summary
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.tree is not None:  # one last look for GPU processes of the tree
+            self._refresh()
+        self.nvml.close()
+        if self._series is not None:
+            self._series.close()
+        self._summary = self._summarise()
+        return self._summary
+
+    def _col(self, name: str) -> "_Running":
+        return self._acc[self._columns.index(name)]
+
+    def _summarise(self) -> dict[str, Any]:
+        cpu, rss = self._col("cpu_percent"), self._col("rss_mb")
+        return {
+            "hz": self.hz,
+            "samples": self._col("t_s").count,
+            "duration_s": _round(self._col("t_s").max),
+            "series_file": self.series_path.name if self.series_path else None,
+            "gpu_available": self.nvml.available,
+            "gpu_note": None if self.nvml.available else f"no GPU: {self.nvml.reason}",
+            "cpu": {
+                "mean_percent": _round(cpu.mean),
+                "max_percent": _round(cpu.max),
+                "peak_rss_mb": _round(rss.max),
+                "mean_rss_mb": _round(rss.mean),
+                "max_processes": int(self._col("processes").max or 0) or None,
+            },
+            "gpus": [self._gpu_summary(gpu) for gpu in self.nvml.gpus],
+            "self_cpu_s": _round(self._self_cpu_s, 4),
+            "error": self._error,
+        }
+
+    def _gpu_summary(self, gpu: Gpu) -> dict[str, Any]:
+        util, memory, power, temp = (self._col(f"gpu{gpu.index}_{m}") for m in GPU_METRICS)
+        return {
+            "index": gpu.index,
+            "name": gpu.info.get("name"),
+            "used_by_cell": gpu.used_by_cell,
+            "util_mean_percent": _round(util.mean),
+            "util_max_percent": _round(util.max),
+            "memory_used_max_mb": _round(memory.max),
+            "power_mean_w": _round(power.mean),
+            "power_max_w": _round(power.max),
+            "temperature_max_c": _round(temp.max),
+            "unsupported": sorted(gpu.unsupported),
+        }
+
+    def apply(self, result: CellResult) -> CellResult:
+        """The result with the monitor summary and, where GPUs were present, their model/driver/CUDA."""
+        summary = self.stop()
+        update: dict[str, Any] = {"monitor": summary}
+        if self.nvml.gpus:
+            used = [g.index for g in self.nvml.gpus if g.used_by_cell]
+            host = result.host.model_copy(update={
+                "gpus": [dict(g.info, used_by_cell=g.used_by_cell) for g in self.nvml.gpus],
+                "device": "gpu:" + ",".join(str(i) for i in used) if used else result.host.device,
+            })
+            update["host"] = host
+        return result.model_copy(update=update)
+
+
+class _Running:
+    """Count, mean and maximum of a column, kept as samples arrive (no series held in memory)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.max: float | None = None
+
+    def add(self, value: float | None) -> None:
+        if value is None:
+            return
+        self.count += 1
+        self.total += value
+        self.max = value if self.max is None or value > self.max else self.max
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.count if self.count else None
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def read_series(path: Path) -> dict[str, list[float | None]]:
+    """A monitor CSV as columns (empty cells as None); {} when the file is missing."""
+    if not Path(path).is_file():
+        return {}
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header:
+            return {}
+        columns: dict[str, list[float | None]] = {name: [] for name in header}
+        for row in reader:
+            for name, value in zip(header, row):
+                columns[name].append(float(value) if value else None)
+    return columns

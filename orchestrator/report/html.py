@@ -1,0 +1,230 @@
+"""One self-contained HTML page for a run: plots embedded as data URIs, tables, environment and machine
+metadata, and the article's K80 numbers beside the cells whose workload they cover. No external resources.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from html import escape
+from typing import Any, Iterable
+
+from orchestrator.report import article
+from orchestrator.report.plots import Plot
+from orchestrator.results import CellResult
+from orchestrator.stats import Estimate, Group
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #17702a; } .failed, .timeout { color: #b00020; } .unsupported { color: #9a6700; }
+.noisy { color: #9a6700; font-weight: bold; } .ref { color: #555; font-style: italic; }
+figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; max-width: 900px; }
+img { max-width: 100%; border: 1px solid #eee; } code { font-size: 0.9em; }
+"""
+
+
+def _cell(value: Any, cls: str = "") -> str:
+    text = "-" if value is None or value == "" else escape(str(value))
+    return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
+
+
+def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], table_id: str) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "\n".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>'
+
+
+def _num(value: float | None, fmt: str = "{:.3g}") -> str:
+    return fmt.format(value) if value is not None else "-"
+
+
+def _estimate(e: Estimate | None) -> str:
+    if e is None:
+        return "-"
+    text = e.describe()
+    return f"{text} (n={e.n} {e.basis})"
+
+
+def _data_uri(plot: Plot) -> str:
+    return "data:image/png;base64," + base64.b64encode(plot.path.read_bytes()).decode()
+
+
+def render(run_id: str, results: list[CellResult], groups: list[Group], plots: list[Plot],
+           rejected: dict[str, str], targets: dict[str, float]) -> str:
+    """The whole page as a string."""
+    sections = [
+        _header(run_id, results, rejected),
+        _summary(groups, targets),
+        _figures(plots),
+        _article_table({g.workload for g in groups}),
+        _cells(results),
+        _environments(results),
+        _machines(results),
+        _provenance(results),
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>orchestrate report: {escape(run_id)}</title><style>{_CSS}</style></head>\n<body>\n"
+        + "\n".join(sections) + "\n</body></html>\n"
+    )
+
+
+def _header(run_id: str, results: list[CellResult], rejected: dict[str, str]) -> str:
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    counts = ", ".join(f'<span class="{escape(s)}">{n} {escape(s)}</span>' for s, n in statuses.items())
+    generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    parts = [f"<h1>Which Keras backend is fastest? Run <code>{escape(run_id)}</code></h1>",
+             f"<p>{len(results)} cell(s): {counts}. Report generated {escape(generated)}.</p>"]
+    if rejected:
+        items = "".join(f"<li><code>{escape(p)}</code>: {escape(why)}</li>" for p, why in rejected.items())
+        parts.append('<p class="failed">Result files ignored (unreadable or not matching the schema):</p>'
+                     f"<ul>{items}</ul>")
+    return "\n".join(parts)
+
+
+def _summary(groups: list[Group], targets: dict[str, float]) -> str:
+    headers = ["environment", "backend", "workload", "profile", "repeats", "status", "steady s/epoch [95% CI]",
+               "noise", "first epoch s", "samples/s", "test accuracy"]
+    if targets:
+        headers.append("time to target accuracy")
+    headers += ["K80 2017, same backend: s/epoch (accuracy)", "K80 2017, this workload"]
+    rows = []
+    for g in groups:
+        ref = article.for_cell(g.workload, g.backend)
+        noisy = g.steady is not None and g.steady.noisy
+        cv = g.steady.cv if g.steady else None
+        noise = "-" if cv is None else f"noisy (CV {cv:.1%})" if noisy else f"CV {cv:.1%}"
+        row = [_cell(g.environment), _cell(g.backend), _cell(g.workload), _cell(g.profile),
+               _cell(f"{len(g.ok)}/{len(g.results)} ok"), _cell(g.status, g.status.split()[0]),
+               _cell(_estimate(g.steady), "num"), _cell(noise, "noisy" if noisy else ""),
+               _cell(_num(g.first_epoch.median if g.first_epoch else None), "num"),
+               _cell(_num(g.samples_per_s, "{:,.0f}"), "num"), _cell(_num(g.test_accuracy, "{:.4f}"), "num")]
+        if targets:
+            row.append(_cell(_tta(g)))
+        row.append(_cell(f"{ref.s_per_epoch_text} ({_num(ref.test_accuracy, '{:.4f}')})" if ref else None, "ref"))
+        row.append(_cell(article.summary_line(g.workload), "ref"))
+        rows.append(row)
+    note = ("<p>Steady state: the median of the epochs after the first, per cell; across repeats (each a fresh "
+            "process and model) the median with a 95% confidence interval (order statistics from 6 repeats, "
+            "Student t below). With one repeat the interval comes from that cell's steady epochs (basis "
+            "'epochs'). 'noisy': coefficient of variation above 5%. K80 columns: the 2017 article's numbers "
+            f"({escape(article.HARDWARE)}), not measured here.</p>")
+    return "<h2>Summary</h2>\n" + note + _table(headers, rows, "summary")
+
+
+def _tta(g: Group) -> str:
+    if not g.tta:
+        return "-"
+    target = g.tta[0].target
+    reached = [t for t in g.tta if t.epoch is not None]
+    if len(reached) < len(g.tta):
+        return f">= {target:g}: reached in {len(reached)}/{len(g.tta)} repeats"
+    epochs = sorted(t.epoch for t in reached if t.epoch is not None)
+    return f">= {target:g}: {g.tta_median_s:.3g} s (epoch {epochs[len(epochs) // 2]})"
+
+
+def _figures(plots: list[Plot]) -> str:
+    if not plots:
+        return "<h2>Figures</h2><p>No figures: no cell produced timings.</p>"
+    items = []
+    for plot in plots:
+        items.append(
+            f'<figure data-kind="{escape(plot.kind)}"><img src="{_data_uri(plot)}" alt="{escape(plot.title)}">'
+            f"<figcaption><b>{escape(plot.title)}.</b> {escape(plot.caption)} "
+            f"(<code>{escape(plot.path.name)}</code>)</figcaption></figure>")
+    return "<h2>Figures</h2>\n" + "\n".join(items)
+
+
+def _article_table(workloads: set[str]) -> str:
+    numbers = [n for n in article.NUMBERS if n.workload in workloads]
+    if not numbers:
+        return ""
+    rows = [[_cell(n.workload), _cell(article.BACKEND_LABELS[n.backend]), _cell(n.s_per_epoch_text, "num"),
+             _cell(_num(n.test_accuracy, "{:.4f}"), "num"), _cell(n.epochs, "num"), _cell(n.source), _cell(n.note)]
+            for n in numbers]
+    return (f"<h2>The 2017 article on a K80</h2>\n<p class=\"ref\">{escape(article.CITATION)}. "
+            "Keras 2.0.8 with TensorFlow 1.3.0, CNTK 2.1, Theano 0.9.0; MXNet on the Keras 1.2.2 fork.</p>\n"
+            + _table(["workload", "backend", "s/epoch", "test accuracy", "epochs", "source", "note"], rows,
+                     "article"))
+
+
+def _cells(results: list[CellResult]) -> str:
+    rows = []
+    for r in results:
+        mon = r.monitor or {}
+        cpu = mon.get("cpu") or {}
+        gpus = mon.get("gpus") or []
+        gpu_text = ", ".join(f"gpu{g['index']} {_num(g.get('util_mean_percent'), '{:.0f}')}% mean" for g in gpus) \
+            or ("no GPU" if mon.get("gpu_note") else "-")
+        epochs = ", ".join(f"{s:.2f}" for s in r.timings.epochs_s)
+        rows.append([
+            _cell(r.cell_id), _cell(r.status, r.status), _cell(r.workload.repeat, "num"),
+            _cell(f"{r.model.params:,}" if r.model.params else None, "num"),
+            _cell(epochs), _cell(_num(r.timings.steady_state_s), "num"),
+            _cell(_num(r.timings.import_s), "num"), _cell(_num(r.timings.process_s), "num"),
+            _cell(_num(r.metrics.test.get("accuracy"), "{:.4f}"), "num"),
+            _cell(_num(cpu.get("mean_percent"), "{:.0f}"), "num"), _cell(_num(cpu.get("peak_rss_mb"), "{:.0f}"), "num"),
+            _cell(gpu_text), _cell("; ".join(r.model.deviations) or None), _cell(r.reason),
+        ])
+    headers = ["cell", "status", "repeat", "params", "epoch seconds", "steady s/epoch", "import s", "process s",
+               "test accuracy", "CPU % mean", "peak RSS MiB", "GPU", "model deviations", "reason"]
+    return "<h2>Cells</h2>\n" + _table(headers, rows, "cells")
+
+
+def _environments(results: list[CellResult]) -> str:
+    seen: dict[str, CellResult] = {}
+    for r in results:
+        seen.setdefault(r.environment.name, r)
+    rows = []
+    for name, r in seen.items():
+        e = r.environment
+        threads = ", ".join(f"{k}={v}" for k, v in sorted(r.threads.env.items()))
+        framework = ", ".join(f"{k}={v}" for k, v in sorted(r.threads.framework.items()) if k != "requested")
+        rows.append([_cell(name), _cell(e.backend), _cell(e.framework_version), _cell(e.keras_version),
+                     _cell(e.python_version), _cell(e.numpy_version), _cell(e.runtime), _cell(e.image),
+                     _cell(e.image_data_format), _cell(e.env_hash), _cell(r.threads.requested, "num"),
+                     _cell(threads), _cell(framework), _cell(len(e.packages), "num")])
+    headers = ["environment", "backend", "framework version", "keras", "python", "numpy", "runtime", "image",
+               "data format", "env hash", "threads", "thread variables", "framework threads", "packages"]
+    return "<h2>Environments</h2>\n" + _table(headers, rows, "environments")
+
+
+def _machines(results: list[CellResult]) -> str:
+    seen: dict[str, CellResult] = {}
+    for r in results:
+        seen.setdefault(f"{r.host.hostname}|{r.host.device}", r)
+    rows = []
+    for r in seen.values():
+        h = r.host
+        gpus = "; ".join(
+            f"{g.get('name')} ({g.get('memory_total_mb')} MiB, CC {g.get('compute_capability')}, driver "
+            f"{g.get('driver')}, CUDA {g.get('cuda_driver')})" for g in h.gpus
+        ) or next(((x.monitor or {}).get("gpu_note") for x in results if (x.monitor or {}).get("gpu_note")), None) \
+            or "none recorded"
+        rows.append([_cell(h.hostname), _cell(h.platform), _cell(h.cpu), _cell(h.cpu_count, "num"),
+                     _cell(h.memory_gb, "num"), _cell(h.device), _cell(gpus)])
+    return "<h2>Machines</h2>\n" + _table(["hostname", "platform", "CPU", "logical cores", "memory GiB", "device",
+                                           "GPUs"], rows, "machines")
+
+
+def _provenance(results: list[CellResult]) -> str:
+    rows = []
+    seen = set()
+    for r in results:
+        d = r.data
+        key = (d.dataset, d.source, d.subset, tuple(sorted(d.samples.items())))
+        if key in seen or not d.dataset:
+            continue
+        seen.add(key)
+        checksums = ", ".join(f"{name} {digest[:12]}" for name, digest in d.sha256.items())
+        samples = ", ".join(f"{k} {v:,}" for k, v in d.samples.items())
+        rows.append([_cell(d.dataset), _cell(d.source), _cell(d.path), _cell(checksums), _cell(samples),
+                     _cell(d.subset), _cell("; ".join(d.notes) or None)])
+    return "<h2>Data provenance</h2>\n" + _table(["dataset", "source", "path", "sha256", "samples", "subset",
+                                                  "notes"], rows, "data")
