@@ -1,5 +1,4 @@
-"""The harness's inference measurement on a real Keras 3 model with two inputs (as babi_rnn has), and the
-per-backend thread variables the host sets."""
+"""The harness's inference measurement on a real Keras 3 model with two inputs (as babi_rnn has)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import workload_files
-from orchestrator.environments import cell_process_env, env_paths
+from orchestrator.environments import cell_process_env
 from orchestrator.matrix import load_matrix
 from orchestrator.runtimes.local import LocalRuntime
 
@@ -50,22 +49,3 @@ def test_measure_inference_on_a_two_input_model(repo: Path, env_cache: Path) -> 
     assert capped["batches"] == 3 and capped["truncated"] is True
     # Fewer samples than a batch: one batch of what there is.
     assert small["batch_size"] == 5 and small["batches"] == 1 and small["samples"] == 5
-
-
-def test_thread_variables_per_backend(repo: Path, tmp_path: Path) -> None:
-    loaded = load_matrix(repo / "matrix.yaml")
-    jax = loaded.matrix.environments["keras3-jax"]
-    torch = loaded.matrix.environments["keras3-torch"]
-    paths = env_paths(tmp_path, "x")
-    base = {"PATH": "/usr/bin", "XLA_FLAGS": "--leaked", "ORCHESTRATE_JIT_COMPILE": "true", "TORCH_HOME": "/x",
-            "OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": "1"}
-    one = cell_process_env(paths, jax, threads=1, seed=0, base=base)
-    assert one["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    two = cell_process_env(paths, jax, threads=2, seed=0, base=base)
-    assert "XLA_FLAGS" not in two and two["OMP_NUM_THREADS"] == "2"
-    other = cell_process_env(paths, torch, threads=1, seed=0, base=base)
-    assert "XLA_FLAGS" not in other and other["OMP_NUM_THREADS"] == "1"
-    # The caller's shell does not choose the jit setting or torch's caches: only the matrix does.
-    assert "ORCHESTRATE_JIT_COMPILE" not in other and "TORCH_HOME" not in other
-    assert "GOMP_SPINCOUNT" not in other and "OMP_WAIT_POLICY" not in one
-    assert other["OMP_WAIT_POLICY"] == "PASSIVE"  # the matrix sets it for torch
