@@ -53,7 +53,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
     data = outcome.first("data") or {}
     model = outcome.first("model") or {}
     evaluate = outcome.first("evaluate") or {}
-    end = outcome.first("end") or {}
+    end = outcome.first("end") or outcome.first("fit") or {}  # "fit" survives a failed inference phase
     epochs = sorted(outcome.all("epoch"), key=lambda e: e.get("epoch", 0))
     epochs_s = [float(e["seconds"]) for e in epochs if "seconds" in e]
     status, reason, error = _status(outcome, cell)
@@ -109,7 +109,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
         inference=(outcome.first("inference") or {}).get("results"),
         threads=Threads(
             requested=cell.threads,
-            env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k == "XLA_FLAGS"},
+            env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k in ("XLA_FLAGS", "OMP_WAIT_POLICY")},
             framework=start.get("threads", {}),
         ),
         host=host or host_info(),

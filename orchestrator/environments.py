@@ -21,7 +21,8 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 # Variables from the caller's shell that would leak into a cell and change what it measures.
-_SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_")
+_SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_",
+                      "ORCHESTRATE_JIT_", "TORCH", "OV_", "OPENVINO", "OMP_", "GOMP_", "KMP_")
 
 
 def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:
@@ -131,6 +132,9 @@ def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
     })
     for var in THREAD_VARS:
         result[var] = str(threads)
+    if env.backend == "jax" and threads == 1:
+        # XLA's CPU pool has no size knob; one thread is reachable by turning multi-threaded Eigen off.
+        result["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     if paths.lib.is_dir():
         result["LD_LIBRARY_PATH"] = os.pathsep.join(
             p for p in (str(paths.lib), result.get("LD_LIBRARY_PATH", "")) if p

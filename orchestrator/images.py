@@ -166,7 +166,8 @@ def make_recipe(loaded: LoadedMatrix, env_name: str, variant: Variant) -> Recipe
     if base_image:
         build_args["BASE_IMAGE"] = base_image
     files = {
-        "requirements.txt": loaded.requirements_path(env_name).read_text(),
+        "requirements.txt": (_existing(loaded.root / spec.requirements, f"{where}.requirements") if spec.requirements
+                             else loaded.requirements_path(env_name)).read_text(),
         "pre-requirements.txt": "".join(f"{line}\n" for line in env.pip_pre),
         "extra-requirements.txt": "".join(f"{line}\n" for line in spec.gpu_requirements) if variant == "gpu" else "",
         "keras.json": json.dumps(keras_config(env), indent=2) + "\n",

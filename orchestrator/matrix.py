@@ -34,6 +34,9 @@ class ImageSpec(_Strict):
     """
 
     dockerfile: str | None = None
+    # Requirements file for images, relative to the matrix (default: the environment's own). For stacks whose
+    # local pin is a CPU-only build that images cannot use (tensorflow-cpu, torch "+cpu" from local wheels).
+    requirements: str | None = None
     base_image: str | None = None
     cpu_base_image: str | None = None
     base_dockerfile: str | None = None

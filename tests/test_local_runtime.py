@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -68,7 +69,7 @@ def test_missing_data_fails_the_cell_with_the_file_named(repo: Path, env_cache: 
 
 
 def test_failed_build_leaves_nothing_that_looks_ready(repo: Path, tmp_path: Path) -> None:
-    (tmp_path / "requirements").mkdir()
+    shutil.copytree(repo / "requirements", tmp_path / "requirements")  # the matrix names every environment's file
     (tmp_path / "requirements" / "broken.txt").write_text("this-package-does-not-exist-orchestrate==0.0.1\n")
     matrix = (repo / "matrix.yaml").read_text().replace(
         "requirements: requirements/keras3-jax.txt", "requirements: requirements/broken.txt")

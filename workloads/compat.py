@@ -5,6 +5,8 @@ these helpers, so that one model definition means the same model on every Keras 
 (Keras 2.0.8) hyperparameters are written out explicitly because defaults moved between generations.
 """
 
+import os
+
 import numpy as np
 
 import keras
@@ -234,7 +236,74 @@ def optimizer(name, **overrides):
 # ---------------------------------------------------------------- training
 
 def compile_model(model, loss, opt, metrics=("accuracy",)):
-    model.compile(loss=loss, optimizer=opt, metrics=list(metrics))
+    kwargs = {}
+    if MAJOR >= 3:
+        kwargs["jit_compile"] = jit_compile_requested()
+    model.compile(loss=loss, optimizer=opt, metrics=list(metrics), **kwargs)
+
+
+_JIT_VALUES = {"auto": "auto", "true": True, "false": False}
+
+
+def jit_compile_requested():
+    """Keras 3's compile(jit_compile=...) as set by the environment's ORCHESTRATE_JIT_COMPILE (default auto)."""
+    raw = os.environ.get("ORCHESTRATE_JIT_COMPILE", "auto")
+    try:
+        return _JIT_VALUES[raw.strip().lower()]
+    except KeyError:
+        raise ValueError("ORCHESTRATE_JIT_COMPILE=%r (from the matrix environment's env:) must be one of %s"
+                         % (raw, ", ".join(sorted(_JIT_VALUES))))
+
+
+def jit_compile_of(model):
+    """The jit / compile setting in force (Keras 3 resolves 'auto' per backend and model), or None before 3."""
+    if MAJOR < 3:
+        return None
+    resolved = getattr(model, "jit_compile", None)
+    backend = backend_name()
+    if backend == "openvino":
+        means = "OpenVINO compiles the graph for the CPU at the first predict"
+    elif resolved:
+        means = {"tensorflow": "tf.function(jit_compile=True): XLA", "jax": "jax.jit: XLA",
+                 "torch": "torch.compile"}.get(backend, "compiled")
+    else:
+        means = {"tensorflow": "tf.function without XLA", "jax": "no jax.jit: eager",
+                 "torch": "eager"}.get(backend, "eager")
+    return {"requested": jit_compile_requested(), "resolved": resolved, "means": means}
+
+
+def set_openvino_threads(threads):
+    """Keras' OpenVINO backend compiles through openvino.compile_model(model, "CPU") with no config: give every
+    such compile the cell's thread count (INFERENCE_NUM_THREADS) and float32 precision (OpenVINO's CPU
+    default is bfloat16 where the CPU has AMX / AVX512-BF16, which would compare a different arithmetic).
+    Returns the settings applied."""
+    import openvino
+    original = getattr(openvino.compile_model, "_orchestrate_original", openvino.compile_model)
+    settings = {"INFERENCE_NUM_THREADS": int(threads), "INFERENCE_PRECISION_HINT": "f32"}
+
+    def compile_model(model, device_name="AUTO", config=None):
+        merged = dict(settings)
+        merged.update(config or {})
+        return original(model, device_name, merged)
+
+    compile_model._orchestrate_original = original
+    openvino.compile_model = compile_model
+    return settings
+
+
+def inference_settings(model):
+    """Settings the backend reports for inference after a predict (OpenVINO: its compiled model's properties)."""
+    compiled = getattr(model, "ov_compiled_model", None)
+    if compiled is None:
+        return {}
+    settings = {}
+    for name in ("INFERENCE_NUM_THREADS", "PERFORMANCE_HINT", "INFERENCE_PRECISION_HINT", "NUM_STREAMS"):
+        try:
+            value = compiled.get_property(name)
+        except Exception:  # a property this OpenVINO version does not report
+            continue
+        settings[name] = value.get_type_name() if hasattr(value, "get_type_name") else str(value)
+    return settings
 
 
 def fit(model, x, y, batch_size, epochs, validation_data=None, callbacks=None, shuffle=True,

@@ -4,8 +4,9 @@
 
 Python 3.6+, Keras 1.2.2 / 2.x / 3.x; never imports the orchestrator. Events (one JSON object a line):
 start (versions, threads, import time), data (provenance), model (params, hyperparameters, deviations),
-epoch (index, seconds, loss, accuracy, val metrics), evaluate (test metrics), end (totals),
-unsupported (reason), error (type, message, traceback). docs/results-schema.md describes them.
+epoch (index, seconds, loss, accuracy, val metrics), fit (training totals), evaluate (test metrics),
+inference (predict throughput: see measure_inference), end (totals), unsupported (reason),
+error (type, message, traceback). docs/results-schema.md describes them.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import importlib
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 import traceback
@@ -49,7 +51,11 @@ def _jsonable(value):
 
 
 def configure_threads(threads):
-    """Apply the cell's thread count to the framework (env vars are set by the host before start)."""
+    """Apply the cell's thread count to the framework and record what it reports back.
+
+    The host sets OMP_NUM_THREADS, MKL_NUM_THREADS, TF_NUM_*_THREADS (and XLA_FLAGS for one thread on JAX)
+    before the process starts; here the frameworks' own knobs are set and read back.
+    """
     import compat
     applied = {"requested": threads}
     backend = compat.backend_name()
@@ -71,8 +77,23 @@ def configure_threads(threads):
     elif backend == "torch":
         import torch
         torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(threads)
+        except RuntimeError:  # only settable before the first inter-op work
+            pass
         applied["torch_threads"] = torch.get_num_threads()
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS"):
+        applied["torch_interop_threads"] = torch.get_num_interop_threads()
+    elif backend == "jax":
+        # XLA's CPU thread pool has no size knob: it spans the cores this process may use, except that
+        # XLA_FLAGS (set by the host for one thread) turns the multi-threaded Eigen path off.
+        applied["xla_cpu_threads"] = 1 if "xla_cpu_multi_thread_eigen=false" in os.environ.get(
+            "XLA_FLAGS", "") else "the cores of the process affinity"
+    elif backend == "openvino":
+        applied["openvino"] = compat.set_openvino_threads(threads)
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        applied["cpu_affinity"] = len(affinity(0))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "XLA_FLAGS"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
@@ -116,10 +137,15 @@ def run(spec, events):
 
     t0 = time.perf_counter()
     model, model_info = workload.build(spec, data)
+    jit = compat.jit_compile_of(model)
+    if jit is not None:
+        model_info.setdefault("hyperparameters", {})["jit_compile"] = jit
     events.write("model", params=int(model.count_params()), seconds=time.perf_counter() - t0, **model_info)
 
     if "train" not in spec.get("capabilities", ["train"]):
-        raise Unsupported("backend %s cannot train (inference only)" % compat.backend_name())
+        # Inference on the freshly built model first, then say why training is unsupported.
+        run_inference(spec, events, workload, model, data, trained=False)
+        raise Unsupported(training_unsupported_reason(spec, compat, model, data))
     timer = make_epoch_timer(events, compat)
     t0 = time.perf_counter()
     fit = getattr(workload, "fit", None)
@@ -128,14 +154,107 @@ def run(spec, events):
     else:
         compat.fit(model, data["x_train"], data["y_train"], spec["batch_size"], spec["epochs"],
                    validation_data=(data["x_test"], data["y_test"]), callbacks=[timer])
-    fit_s = time.perf_counter() - t0
+    totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": train_samples_per_epoch(spec, data)}
+    events.write("fit", **totals)
 
     t0 = time.perf_counter()
     evaluate = getattr(workload, "evaluate", None)
     metrics = evaluate(spec, model, data) if evaluate else compat.evaluate(
         model, data["x_test"], data["y_test"], spec["batch_size"])
     events.write("evaluate", metrics=metrics, seconds=time.perf_counter() - t0)
-    events.write("end", fit_s=fit_s, train_samples_per_epoch=train_samples_per_epoch(spec, data))
+    run_inference(spec, events, workload, model, data, trained=True)
+    events.write("end", **totals)
+
+
+def run_inference(spec, events, workload, model, data, trained):
+    """The inference phase: predict throughput on the test set (a workload may name other inputs)."""
+    inputs = getattr(workload, "inference_inputs", None)
+    x = inputs(spec, data) if inputs else data["x_test"]
+    batch_size = int(spec.get("inference_batch_size") or spec["batch_size"])
+    results = measure_inference(model, x, batch_size, float(spec.get("inference_max_s") or 30.0))
+    results["trained"] = trained
+    results["data"] = "test set"
+    settings = compat_module().inference_settings(model)
+    if settings:
+        results["backend_settings"] = settings
+    events.write("inference", results=results)
+    return results
+
+
+def measure_inference(model, x, batch_size, max_seconds=30.0):
+    """Steady-state predict throughput: one warm-up batch, then full batches timed one by one.
+
+    x is an array or a list of arrays (multi-input models). The warm-up batch carries tracing and
+    compilation (XLA, OpenVINO); only full batches are timed, so no new input shape is compiled mid-way.
+    Stops after max_seconds of timed batches (at least 3 batches where the data has them).
+    """
+    n = num_samples(x)
+    if n < 1:
+        raise ValueError("the inference phase has no test samples")
+    batch_size = min(batch_size, n)
+    t0 = time.perf_counter()
+    model.predict_on_batch(take(x, 0, batch_size))
+    warmup_s = time.perf_counter() - t0
+    batch_s = []
+    for i in range(n // batch_size):
+        batch = take(x, i * batch_size, (i + 1) * batch_size)
+        t0 = time.perf_counter()
+        model.predict_on_batch(batch)
+        batch_s.append(time.perf_counter() - t0)
+        if len(batch_s) >= 3 and sum(batch_s) >= max_seconds:
+            break
+    seconds = sum(batch_s)
+    samples = len(batch_s) * batch_size
+    return {
+        "samples_per_s": samples / seconds if seconds > 0 else None,
+        "batch_size": batch_size,
+        "warmup_s": warmup_s,
+        "batches": len(batch_s),
+        "samples": samples,
+        "seconds": seconds,
+        "median_batch_s": statistics.median(batch_s),
+        "batch_s": [round(t, 6) for t in batch_s],
+        "method": "predict_on_batch",
+        "truncated": samples < (n // batch_size) * batch_size,
+    }
+
+
+def compat_module():
+    import compat
+    return compat
+
+
+def num_samples(x):
+    if isinstance(x, dict):
+        x = list(x.values())
+    if isinstance(x, (list, tuple)):
+        x = x[0]
+    return int(len(x))
+
+
+def take(x, start, stop):
+    """Rows start:stop of an array, a list of arrays or a dict of arrays (views, no copies)."""
+    if isinstance(x, dict):
+        return dict((k, v[start:stop]) for k, v in x.items())
+    if isinstance(x, (list, tuple)):
+        return [v[start:stop] for v in x]
+    return x[start:stop]
+
+
+def training_unsupported_reason(spec, compat, model, data):
+    """Why this environment does not train: the backend's own answer to a one-batch fit, where it gives one."""
+    declared = "the environment's capabilities are %s (no train)" % spec.get("capabilities")
+    x, y = data.get("x_train"), data.get("y_train")
+    if x is None or y is None:
+        return "%s backend: training skipped: %s" % (compat.backend_name(), declared)
+    batch = min(int(spec["batch_size"]), num_samples(x))
+    try:
+        compat.fit(model, take(x, 0, batch), take(y, 0, batch), batch, 1)
+    except NotImplementedError as exc:
+        return "%s backend cannot train: %s" % (compat.backend_name(), exc)
+    except Exception as exc:  # the backend failed differently: still its reason
+        return "%s backend cannot train: %s: %s" % (compat.backend_name(), type(exc).__name__, exc)
+    return "%s backend: training skipped: %s (a one-batch fit did run)" % (compat.backend_name(), declared)
 
 
 def train_samples_per_epoch(spec, data):

@@ -21,7 +21,7 @@ def summary_table(results: list[CellResult], title: str = "Results") -> Table:
     for column, justify in (("environment", "left"), ("workload", "left"), ("profile", "left"),
                             ("status", "left"), ("params", "right"), ("data", "left"),
                             ("first epoch s", "right"), ("steady s/epoch", "right"),
-                            ("test acc", "right"), ("note", "left")):
+                            ("test acc", "right"), ("infer samples/s", "right"), ("note", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in results:
         style = _STATUS_STYLE.get(r.status, "")
@@ -30,9 +30,15 @@ def summary_table(results: list[CellResult], title: str = "Results") -> Table:
             r.environment.name, r.workload.name, r.workload.profile, f"[{style}]{r.status}[/{style}]",
             f"{r.model.params:,}" if r.model.params else "-", r.data.source or "-",
             _num(r.timings.first_epoch_s), _num(r.timings.steady_state_s),
-            _num(r.metrics.test.get("accuracy"), "{:.4f}"), note[:80],
+            _num(r.metrics.test.get("accuracy"), "{:.4f}"), _num(inference_rate(r), "{:,.0f}"), note[:80],
         )
     return table
+
+
+def inference_rate(result: CellResult) -> float | None:
+    """Predict throughput (samples/s, steady state) of the cell's inference phase, if it ran."""
+    value = (result.inference or {}).get("samples_per_s")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def print_summary(results: list[CellResult], console: Console | None = None, title: str = "Results") -> None:
