@@ -3,6 +3,8 @@
 # Each line: a package and why. Run as root (or with sudo available).
 set -euo pipefail
 packages=(
+  libopenmpi3   # CNTK 2.7 links OpenMPI (1.10 sonames, linked to this one in the cntk environment's lib/)
+  g++           # Theano compiles its C ops with g++ at run time
   # (later issues add: docker.io and debootstrap for the Docker runtime tests, chromium for the report test,
   #  libopenmpi3 for CNTK)
 )
