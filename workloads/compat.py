@@ -5,6 +5,9 @@ these helpers, so that one model definition means the same model on every Keras 
 (Keras 2.0.8) hyperparameters are written out explicitly because defaults moved between generations.
 """
 
+import os
+import time
+
 import numpy as np
 
 import keras
@@ -64,6 +67,66 @@ def set_seed(seed):
             tf.set_random_seed(seed)
         else:
             tf.random.set_seed(seed)
+
+
+# ---------------------------------------------------------------- legacy backends (Keras 1/2)
+
+def tf1_session_threads():
+    """The thread counts of the session Keras 2 uses on TensorFlow 1.x (graph mode), read back from it."""
+    import tensorflow as tf
+    if MAJOR >= 3 or not tf.__version__.startswith("1."):
+        return {}
+    config = keras.backend.get_session()._config
+    return {"tf1_session_intra_op": config.intra_op_parallelism_threads,
+            "tf1_session_inter_op": config.inter_op_parallelism_threads}
+
+
+def configure_legacy_threads(threads):
+    """Thread settings of CNTK, Theano and MXNet (beyond OMP/MKL/OPENBLAS_NUM_THREADS set by the host)."""
+    name = backend_name()
+    applied = {}
+    if name == "cntk":
+        import cntk
+        cntk.cntk_py.set_max_num_cputhreads(threads)
+        applied["cntk_max_cpu_threads"] = cntk.cntk_py.get_max_num_cputhreads()
+    elif name == "theano":
+        import theano
+        applied["theano_openmp"] = bool(theano.config.openmp)
+        applied["theano_blas_ldflags"] = theano.config.blas.ldflags
+    elif name == "mxnet":
+        import mxnet
+        applied["mxnet_engine"] = os.environ.get("MXNET_ENGINE_TYPE", "ThreadedEnginePerDevice")
+        features = getattr(getattr(mxnet, "runtime", None), "Features", None)
+        if features is not None:  # mxnet >= 1.5
+            applied["mxnet_mkldnn"] = features().is_enabled("MKLDNN")
+        else:  # mxnet-mkl 1.4 ships libmkldnn beside libmxnet
+            applied["mxnet_mkldnn"] = os.path.exists(os.path.join(os.path.dirname(mxnet.__file__), "libmkldnn.so.0"))
+    return applied
+
+
+def make_functions(model):
+    """Keras 1/2: build the train and test functions now and time it (Theano compiles C here; cached per
+    environment). fit() would build them lazily before its first epoch; Keras 3 compiles inside the first
+    steps instead (seen in the first epoch's time). Returns {"seconds", "backend"} or None."""
+    if MAJOR >= 3 or not hasattr(model, "_make_train_function"):
+        return None
+    t0 = time.perf_counter()
+    model._make_train_function()
+    model._make_test_function()
+    return {"seconds": time.perf_counter() - t0, "backend": backend_name()}
+
+
+def mxnet_context():
+    """Keras 1.2.2 on MXNet runs on mx.current_context() (the CPU) unless compile() gets a context:
+    pass the first GPU when MXNet sees one (keras-mxnet 2 picks it by itself)."""
+    if MAJOR != 1 or backend_name() != "mxnet":
+        return None
+    import mxnet
+    try:
+        gpus = mxnet.context.num_gpus()
+    except Exception:  # CPU-only build, or an MXNet without num_gpus
+        gpus = 0
+    return ["gpu(0)"] if gpus else None
 
 
 # ---------------------------------------------------------------- layers
@@ -127,7 +190,11 @@ def optimizer(name, **overrides):
 # ---------------------------------------------------------------- training
 
 def compile_model(model, loss, opt, metrics=("accuracy",)):
-    model.compile(loss=loss, optimizer=opt, metrics=list(metrics))
+    kwargs = {}
+    context = mxnet_context()
+    if context:
+        kwargs["context"] = context
+    model.compile(loss=loss, optimizer=opt, metrics=list(metrics), **kwargs)
 
 
 def fit(model, x, y, batch_size, epochs, validation_data=None, callbacks=None, shuffle=True):

@@ -4,7 +4,7 @@
 
 Python 3.6+, Keras 1.2.2 / 2.x / 3.x; never imports the orchestrator. Events (one JSON object a line):
 start (versions, threads, import time), data (provenance), model (params, hyperparameters, deviations),
-epoch (index, seconds, loss, accuracy, val metrics), evaluate (test metrics), end (totals),
+compile (Keras 1/2: seconds to build the train/test functions before fit; Theano's C compile), epoch (index, seconds, loss, accuracy, val metrics), evaluate (test metrics), end (totals),
 unsupported (reason), error (type, message, traceback). docs/results-schema.md describes them.
 """
 
@@ -68,11 +68,14 @@ def configure_threads(threads):
             compat.keras.backend.set_session(tf.Session(config=config))
             applied["tf_intra_op"] = threads
             applied["tf_inter_op"] = threads
+        applied.update(compat.tf1_session_threads())
+    elif backend in ("cntk", "theano", "mxnet"):
+        applied.update(compat.configure_legacy_threads(threads))
     elif backend == "torch":
         import torch
         torch.set_num_threads(threads)
         applied["torch_threads"] = torch.get_num_threads()
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "MXNET_CPU_WORKER_NTHREADS"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
@@ -120,6 +123,9 @@ def run(spec, events):
 
     if "train" not in spec.get("capabilities", ["train"]):
         raise Unsupported("backend %s cannot train (inference only)" % compat.backend_name())
+    compiled = compat.make_functions(model)
+    if compiled is not None:  # Keras 1/2 build (Theano: compile to C) the train/test functions before fit
+        events.write("compile", **compiled)
     timer = make_epoch_timer(events, compat)
     t0 = time.perf_counter()
     fit = getattr(workload, "fit", None)
