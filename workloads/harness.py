@@ -75,7 +75,8 @@ def configure_threads(threads):
         import torch
         torch.set_num_threads(threads)
         applied["torch_threads"] = torch.get_num_threads()
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "MXNET_CPU_WORKER_NTHREADS"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "MXNET_CPU_WORKER_NTHREADS",
+                "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
