@@ -7,10 +7,10 @@ import sys
 
 from rich.console import Console
 
-from orchestrator.commands import build, list as list_cmd, run
+from orchestrator.commands import build, doctor, list as list_cmd, run
 from orchestrator.errors import OrchestratorError
 
-COMMANDS = (build, run, list_cmd)
+COMMANDS = (build, run, list_cmd, doctor)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -25,3 +25,7 @@ class DataError(OrchestratorError):
 
 class ResultsError(OrchestratorError):
     """The results directory cannot be written or read."""
+
+
+class ContainerEngineError(OrchestratorError):
+    """No Docker engine answers, or it cannot do what a run needs; the message says how to get one."""

@@ -26,11 +26,21 @@ class _Strict(BaseModel):
 
 
 class ImageSpec(_Strict):
-    """How the Docker runtime builds this environment's image (used by `--runtime docker`)."""
+    """How the Docker runtime builds this environment's image (used by `--runtime docker`).
 
-    dockerfile: str = "docker/Dockerfile"
+    Every field is optional: orchestrator/images.py fills the gaps with defaults per Keras generation (legacy
+    stacks on CUDA 10.0 / cuDNN 7 and Ubuntu 18.04's Python 3.6, Keras 3 on CUDA 12). Paths are relative to the
+    matrix file; the Dockerfiles default to the project's own docker/ folder.
+    """
+
+    dockerfile: str | None = None
     base_image: str | None = None
     cpu_base_image: str | None = None
+    base_dockerfile: str | None = None
+    python: str | None = None
+    apt_packages: list[str] | None = None
+    gpu_requirements: list[str] = Field(default_factory=list)
+    post_build: list[str] = Field(default_factory=list)
     build_args: dict[str, str] = Field(default_factory=dict)
     cuda: str | None = None
     min_compute_capability: float | None = None

@@ -1,4 +1,5 @@
-"""Where the shared workload scripts live: beside the package in a checkout, inside it in a wheel."""
+"""Where the shared workload scripts (and the project's Dockerfiles) live: beside the package in a checkout,
+inside it in a wheel."""
 
 from __future__ import annotations
 
@@ -16,3 +17,11 @@ def workloads_dir() -> Path:
 
 def harness_path() -> Path:
     return workloads_dir() / "harness.py"
+
+
+def docker_dir() -> Path:
+    """The project's docker/ folder (Dockerfile template, base Dockerfiles)."""
+    for candidate in (_PACKAGE / "_docker", _PACKAGE.parent / "docker"):
+        if (candidate / "Dockerfile").is_file():
+            return candidate
+    raise FileNotFoundError(f"docker/Dockerfile not found beside {_PACKAGE}; reinstall the orchestrator")

@@ -7,6 +7,8 @@ packages=(
   g++           # Theano compiles its C ops with g++ at run time
   # (later issues add: docker.io and debootstrap for the Docker runtime tests, chromium for the report test,
   #  libopenmpi3 for CNTK)
+  docker.io      # the Docker runtime's tests start their own dockerd (own data root, socket, pid file)
+  debootstrap    # ... and make its base image locally (Docker Hub is out of reach on CI machines)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -14,7 +16,9 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Wait for the dpkg lock rather than fail when another apt runs on a shared machine.
+  $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${missing[@]}"
 fi
 echo "system-deps: ok (${#packages[@]} packages checked, ${#missing[@]} installed)"

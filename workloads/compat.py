@@ -162,6 +162,110 @@ def add_input(model, shape):
     return {"input_shape": shape}
 
 
+def Conv2D(filters, kernel_size, padding="valid", activation=None, **kwargs):
+    """A 2-D convolution; Keras 1.2.2 spells it Convolution2D(filters, rows, cols, border_mode=...).
+
+    The data format is the environment's (keras.json); workloads shape their input with image_data_format().
+    """
+    if activation is not None:
+        kwargs["activation"] = activation
+    if MAJOR == 1:
+        rows, cols = kernel_size
+        return keras.layers.Convolution2D(filters, rows, cols, border_mode=padding, **kwargs)
+    return keras.layers.Conv2D(filters, kernel_size, padding=padding, **kwargs)
+
+
+def MaxPooling2D(pool_size=(2, 2)):
+    return keras.layers.MaxPooling2D(pool_size=pool_size)
+
+
+def keras2_hard_sigmoid(x):
+    """Keras 1/2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1); Keras 3's is relu6(x + 3) / 6, another function."""
+    ops = keras.ops
+    return ops.clip(ops.add(ops.multiply(x, 0.2), 0.5), 0.0, 1.0)
+
+
+# What the LSTMs use in every generation (Keras 2.0.8 defaults, written out).
+LSTM_HYPERPARAMETERS = {"activation": "tanh", "recurrent_activation": "hard_sigmoid (clip(0.2x + 0.5, 0, 1))",
+                        "kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal",
+                        "unit_forget_bias": True}
+
+
+def LSTM(units, return_sequences=False, **kwargs):
+    """An LSTM with the Keras 2.0.8 activations: tanh, and hard_sigmoid = clip(0.2 x + 0.5, 0, 1) for the gates."""
+    if MAJOR == 1:
+        return keras.layers.LSTM(output_dim=units, activation="tanh", inner_activation="hard_sigmoid",
+                                 init="glorot_uniform", inner_init="orthogonal", forget_bias_init="one",
+                                 return_sequences=return_sequences, **kwargs)
+    recurrent_activation = "hard_sigmoid" if MAJOR == 2 else keras2_hard_sigmoid
+    return keras.layers.LSTM(units, activation="tanh", recurrent_activation=recurrent_activation,
+                             kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                             unit_forget_bias=True, return_sequences=return_sequences, **kwargs)
+
+
+def lstm_deviations():
+    """What the LSTM cannot match on this generation (recorded in the result's model.deviations)."""
+    if MAJOR >= 3:
+        return ["LSTM recurrent_activation: Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6; the Keras 2 function "
+                "clip(0.2x + 0.5, 0, 1) is passed as a callable instead (same maths, so backends cannot use a "
+                "fused cuDNN kernel)"]
+    return []
+
+
+def TimeDistributed(layer):
+    return keras.layers.TimeDistributed(layer)
+
+
+def Embedding(input_dim, output_dim):
+    return keras.layers.Embedding(input_dim, output_dim)
+
+
+def RepeatVector(n):
+    return keras.layers.RepeatVector(n)
+
+
+def Input(shape, dtype="float32"):
+    if MAJOR >= 3:
+        return keras.Input(shape=shape, dtype=dtype)
+    return keras.layers.Input(shape=shape, dtype=dtype)
+
+
+def add(tensors):
+    """Element-wise sum of tensors; Keras 1.2.2 spells it merge(tensors, mode='sum')."""
+    if MAJOR == 1:
+        return keras.layers.merge(tensors, mode="sum")
+    return keras.layers.add(tensors)
+
+
+def Model(inputs, outputs):
+    if MAJOR == 1:
+        return keras.models.Model(input=inputs, output=outputs)
+    return keras.models.Model(inputs=inputs, outputs=outputs)
+
+
+def ImageDataGenerator(**kwargs):
+    """Keras' real-time augmentation generator, with Keras 2.0.8's nearest-pixel interpolation (order 0).
+
+    Keras 3 keeps the class only under keras.src.legacy; keras_preprocessing (Keras 2.2+) added
+    interpolation_order with default 1, which Keras 2.0.8 did not have (it always used order 0).
+    Returns (generator, notes).
+    """
+    notes = []
+    if MAJOR < 3:
+        from keras.preprocessing.image import ImageDataGenerator as cls
+    else:
+        try:
+            from keras.preprocessing.image import ImageDataGenerator as cls
+        except ImportError:
+            from keras.src.legacy.preprocessing.image import ImageDataGenerator as cls
+            notes.append("Keras 3 has no public ImageDataGenerator: used keras.src.legacy.preprocessing.image."
+                         "ImageDataGenerator (the Keras 2 class kept in Keras 3)")
+    try:
+        return cls(interpolation_order=0, **kwargs), notes
+    except TypeError:  # Keras 1.2.2 - 2.1: no such argument, always order 0
+        return cls(**kwargs), notes
+
+
 # ---------------------------------------------------------------- optimizers
 
 def optimizer(name, **overrides):
@@ -178,6 +282,9 @@ def optimizer(name, **overrides):
         return cls(**hp), hp, deviations
     kwargs = {k: v for k, v in hp.items() if k not in ("lr", "decay")}
     learning_rate = hp["lr"]
+    if name == "rmsprop":
+        deviations.append("RMSprop: Keras 3 divides by sqrt(v + epsilon), Keras 2.0.8 by sqrt(v) + epsilon "
+                          "(epsilon=%g in both)" % hp["epsilon"])
     if hp.get("decay"):
         # Keras 2: lr / (1 + decay * iterations); Keras 3 has no `decay`: the same inverse-time schedule.
         learning_rate = keras.optimizers.schedules.InverseTimeDecay(
@@ -197,14 +304,35 @@ def compile_model(model, loss, opt, metrics=("accuracy",)):
     model.compile(loss=loss, optimizer=opt, metrics=list(metrics), **kwargs)
 
 
-def fit(model, x, y, batch_size, epochs, validation_data=None, callbacks=None, shuffle=True):
+def fit(model, x, y, batch_size, epochs, validation_data=None, callbacks=None, shuffle=True,
+        validation_split=0.0):
     kwargs = {"batch_size": batch_size, "verbose": 0, "callbacks": callbacks or [],
               "validation_data": validation_data, "shuffle": shuffle}
+    if validation_split:
+        kwargs["validation_split"] = validation_split
     if MAJOR == 1:
         kwargs["nb_epoch"] = epochs
     else:
         kwargs["epochs"] = epochs
     return model.fit(x, y, **kwargs)
+
+
+def fit_generator(model, generator, steps_per_epoch, epochs, batch_size, validation_data=None, callbacks=None):
+    """Train from a generator: fit_generator in Keras 1/2 (Keras 1 counts samples, not steps), fit in Keras 3."""
+    kwargs = {"validation_data": validation_data, "callbacks": callbacks or [], "verbose": 0}
+    if MAJOR == 1:
+        return model.fit_generator(generator, samples_per_epoch=steps_per_epoch * batch_size, nb_epoch=epochs,
+                                   **kwargs)
+    if MAJOR == 2:
+        return model.fit_generator(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
+    # Keras 3 treats a PyDataset (what flow() returns there) as one finite pass per epoch and stops at its
+    # end; Keras 1/2 drew steps_per_epoch batches per epoch from an endless stream. A plain generator keeps that.
+    return model.fit(_endless(generator), steps_per_epoch=steps_per_epoch, epochs=epochs, shuffle=False, **kwargs)
+
+
+def _endless(iterator):
+    while True:
+        yield next(iterator)
 
 
 def evaluate(model, x, y, batch_size):

@@ -146,6 +146,8 @@ def run(spec, events):
 
 
 def train_samples_per_epoch(spec, data):
+    if data.get("samples_per_epoch"):  # set by a workload that trains on part of x_train (validation_split)
+        return int(data["samples_per_epoch"])
     if spec.get("steps_per_epoch"):
         return spec["steps_per_epoch"] * spec["batch_size"]
     x = data.get("x_train")

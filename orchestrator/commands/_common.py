@@ -14,14 +14,23 @@ from orchestrator.runtimes.base import Runtime
 
 
 def make_runtime(kind: str, loaded: LoadedMatrix, cache: str | None, console: Console) -> Runtime:
-    """The runtime named by --runtime; `auto` is the local virtualenv runtime on this machine."""
+    """The runtime named by --runtime; `auto` is docker where an engine with GPUs is present, else local."""
     from orchestrator.runtimes.local import LocalRuntime
 
     root = cache_dir(cache, loaded)
-    log = lambda message: console.print(f"[dim]{message}[/dim]")  # noqa: E731
-    if kind in ("auto", "local"):
+    log = lambda message: console.print(message, style="dim", markup=False, highlight=False)  # noqa: E731
+    if kind == "auto":
+        from orchestrator.runtimes.docker import auto_runtime
+
+        kind, why = auto_runtime()
+        console.print(f"runtime: {kind} (--runtime auto: {why})", markup=False, highlight=False)
+    if kind == "local":
         return LocalRuntime(loaded, root, log)
-    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local")
+    if kind == "docker":
+        from orchestrator.runtimes.docker import DockerRuntime
+
+        return DockerRuntime(loaded, root, log)
+    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local, docker")
 
 
 def data_dir(explicit: str | None) -> Path | None:

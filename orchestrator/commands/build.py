@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build (or reuse) environments")
     p.add_argument("environments", nargs="*", metavar="ENV", help="environments to build (default: all)")
     p.add_argument("--matrix", default="matrix.yaml", help="matrix file (default: matrix.yaml)")
-    p.add_argument("--runtime", default="auto", help="auto | local")
+    p.add_argument("--runtime", default="auto", help="auto | local | docker (auto: docker if an engine with GPUs is here)")
     p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.set_defaults(func=run)
@@ -38,5 +38,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.print(f"[red]{name}: build failed[/red]\n{exc}")
             continue
         state = "reused" if prepared.reused else "built"
-        console.print(f"[green]{name}[/green]: {state} ({prepared.env_hash}, Python {prepared.python_version})")
+        image = f", image {prepared.image}" if prepared.image else ""
+        console.print(f"[green]{name}[/green]: {state} ({prepared.env_hash}, Python {prepared.python_version}{image})")
     return 1 if failures else 0

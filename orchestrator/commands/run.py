@@ -23,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", action="append", dest="envs", metavar="NAME", help="environment (repeatable)")
     p.add_argument("--workload", action="append", dest="workloads", metavar="NAME", help="workload (repeatable)")
     p.add_argument("--all", action="store_true", help="every environment and workload, not the matrix's default selection")
-    p.add_argument("--runtime", default="auto", help="auto | local")
+    p.add_argument("--runtime", default="auto", help="auto | local | docker (auto: docker if an engine with GPUs is here)")
     p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")
     p.add_argument("--data-dir", default=None, help="offline datasets (layout of shared/data); or ORCHESTRATE_DATA_DIR")
     p.add_argument("--data", choices=["real", "synthetic"], default=None, help="override the profile's data source")

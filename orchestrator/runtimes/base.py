@@ -35,6 +35,9 @@ class RunContext:
     run_dir: RunDir
     data_dir: Path | None
     monitor_hz: float = 10.0
+    # The GPU (NVML index or UUID) assigned to the cell by the scheduler; None: the runtime's default
+    # (the Docker runtime's GPU images then use GPU 0).
+    device: str | None = None
 
 
 class Runtime(ABC):
