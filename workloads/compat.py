@@ -200,7 +200,8 @@ def LSTM(units, return_sequences=False, **kwargs):
     recurrent_activation = "hard_sigmoid" if MAJOR == 2 else keras2_hard_sigmoid
     return keras.layers.LSTM(units, activation="tanh", recurrent_activation=recurrent_activation,
                              kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                             unit_forget_bias=True, return_sequences=return_sequences, **kwargs)
+                             unit_forget_bias=True, return_sequences=return_sequences,
+                             unroll=kwargs.pop("unroll", _mxnet_unrolls_rnns()), **kwargs)
 
 
 def lstm_deviations():
@@ -209,10 +210,39 @@ def lstm_deviations():
         return ["LSTM recurrent_activation: Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6; the Keras 2 function "
                 "clip(0.2x + 0.5, 0, 1) is passed as a callable instead (same maths, so backends cannot use a "
                 "fused cuDNN kernel)"]
+    if MAJOR == 1 and backend_name() == "mxnet":
+        return ["LSTMs unrolled: Keras 1.2.2's MXNet backend always unrolls RNNs into a static graph over the "
+                "fixed sequence length"]
+    if _mxnet_unrolls_rnns():
+        return ["LSTMs unrolled (unroll=True) over the fixed sequence length, as keras-mxnet recommends; an LSTM "
+                "inside TimeDistributed keeps MXNet's foreach loop (unroll=False): keras-mxnet 2.2.4.3 cannot "
+                "infer the shapes of an unrolled LSTM there"]
+    return []
+
+
+def _mxnet_unrolls_rnns():
+    """keras-mxnet 2 runs RNNs fastest unrolled (a static graph) rather than through MXNet's foreach loop."""
+    return MAJOR == 2 and backend_name() == "mxnet"
+
+
+def needs_fixed_batch():
+    """MXNet's Keras backends infer shapes only with a known batch size after an Embedding (Keras 1.2.2) and
+    for an unrolled LSTM's initial state (keras-mxnet 2)."""
+    return MAJOR < 3 and backend_name() == "mxnet"
+
+
+def input_deviations(batch_size):
+    """What Input(..., batch_size=...) changed on this backend (recorded in model.deviations)."""
+    if batch_size and needs_fixed_batch():
+        return ["inputs declared with a fixed batch size of %d (batch_shape): MXNet's Keras backends cannot infer "
+                "shapes after an Embedding (Keras 1.2.2) or of an unrolled LSTM (keras-mxnet 2) otherwise; the "
+                "graph is reshaped for a last, smaller batch" % batch_size]
     return []
 
 
 def TimeDistributed(layer):
+    if _mxnet_unrolls_rnns() and getattr(layer, "unroll", False):
+        layer.unroll = False  # keras-mxnet 2.2.4.3 mis-infers shapes of an unrolled RNN in TimeDistributed
     return keras.layers.TimeDistributed(layer)
 
 
@@ -224,9 +254,12 @@ def RepeatVector(n):
     return keras.layers.RepeatVector(n)
 
 
-def Input(shape, dtype="float32"):
+def Input(shape, dtype="float32", batch_size=None):
+    """A model input; batch_size is used only where the backend needs a fixed one (see needs_fixed_batch)."""
     if MAJOR >= 3:
         return keras.Input(shape=shape, dtype=dtype)
+    if batch_size and needs_fixed_batch():
+        return keras.layers.Input(batch_shape=(batch_size,) + tuple(shape), dtype=dtype)
     return keras.layers.Input(shape=shape, dtype=dtype)
 
 
