@@ -181,7 +181,7 @@ class _Builder:
         if self.uv:
             args = [self.uv, "pip", "freeze", "--python", str(self.paths.python)]
         else:
-            args = [str(self.paths.python), "-m", "pip", "freeze"]
+            args = [str(self.paths.python), "-m", "pip", "freeze", "--all"]  # pip/setuptools too, as uv lists them
         out = subprocess.run(args, capture_output=True, text=True)
         return _parse_freeze(out.stdout)
 
