@@ -4,7 +4,8 @@
 
 Python 3.6+, Keras 1.2.2 / 2.x / 3.x; never imports the orchestrator. Events (one JSON object a line):
 start (versions, threads, import time), data (provenance), model (params, hyperparameters, deviations),
-compile (Keras 1/2: seconds to build the train/test functions before fit; Theano's C compile), epoch (index, seconds, loss, accuracy, val metrics), evaluate (test metrics), end (totals),
+compile (Keras 1/2: seconds to build the train/test functions before fit; Theano's C compile),
+epoch (index, seconds, loss, accuracy, val metrics), evaluate (test metrics), end (totals),
 unsupported (reason), error (type, message, traceback). docs/results-schema.md describes them.
 """
 
@@ -75,8 +76,8 @@ def configure_threads(threads):
         import torch
         torch.set_num_threads(threads)
         applied["torch_threads"] = torch.get_num_threads()
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "MXNET_CPU_WORKER_NTHREADS",
-                "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS",
+                "MXNET_CPU_WORKER_NTHREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
