@@ -100,7 +100,8 @@ def configure_legacy_threads(threads):
         if features is not None:  # mxnet >= 1.5
             applied["mxnet_mkldnn"] = features().is_enabled("MKLDNN")
         else:  # mxnet-mkl 1.4 ships libmkldnn beside libmxnet
-            applied["mxnet_mkldnn"] = os.path.exists(os.path.join(os.path.dirname(mxnet.__file__), "libmkldnn.so.0"))
+            folder = os.path.dirname(mxnet.__file__)
+            applied["mxnet_mkldnn"] = os.path.exists(os.path.join(folder, "libmkldnn.so.0"))
     return applied
 
 

@@ -97,8 +97,8 @@ def configure_threads(threads):
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
         applied["cpu_affinity"] = len(affinity(0))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "MXNET_CPU_WORKER_NTHREADS",
-                "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS",
+                "MXNET_CPU_WORKER_NTHREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied

@@ -73,11 +73,11 @@ class LocalRuntime(Runtime):
         return Prepared(env_name, env, digest, paths, full_version, packages)
 
     def _build(self, env_name: str, env: Environment, paths: EnvPaths, interpreter: Path) -> dict[str, str]:
+        check_system_packages(env_name, env)
         paths.marker.unlink(missing_ok=True)
         shutil.rmtree(paths.venv, ignore_errors=True)
         paths.root.mkdir(parents=True, exist_ok=True)
         req = self.loaded.requirements_path(env_name)
-        check_system_packages(env_name, env)
         try:
             with open(paths.build_log, "w") as log:
                 builder = _Builder(log, env, paths, interpreter)
