@@ -95,6 +95,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             data_s=data.get("seconds"),
             build_s=model.get("seconds"),
             fit_s=end.get("fit_s"),
+            compile_s=(outcome.first("compile") or {}).get("seconds"),
             evaluate_s=evaluate.get("seconds"),
             epochs_s=epochs_s,
             first_epoch_s=epochs_s[0] if epochs_s else None,

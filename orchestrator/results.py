@@ -73,6 +73,7 @@ class Timings(_Model):
     data_s: float | None = None
     build_s: float | None = None
     fit_s: float | None = None
+    compile_s: float | None = None  # Keras 1/2: train/test functions built before fit (Theano's C compile)
     evaluate_s: float | None = None
     epochs_s: list[float] = Field(default_factory=list)
     first_epoch_s: float | None = None

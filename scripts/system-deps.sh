@@ -4,8 +4,8 @@
 set -euo pipefail
 packages=(
   chromium   # headless browser: tests/test_report.py renders the HTML report and checks what a reader sees
-  # (later issues add: docker.io and debootstrap for the Docker runtime tests, chromium for the report test,
-  #  libopenmpi3 for CNTK)
+  libopenmpi3   # CNTK 2.7 links OpenMPI (1.10 sonames, linked to this one in the cntk environment's lib/)
+  g++           # Theano compiles its C ops with g++ at run time
   docker.io      # the Docker runtime's tests start their own dockerd (own data root, socket, pid file)
   debootstrap    # ... and make its base image locally (Docker Hub is out of reach on CI machines)
 )

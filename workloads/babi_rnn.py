@@ -29,11 +29,11 @@ def build(spec, data):
     meta = data["meta"]
     vocab_size, story_maxlen, query_maxlen = meta["vocab_size"], meta["story_maxlen"], meta["query_maxlen"]
 
-    sentence = compat.Input(shape=(story_maxlen,), dtype="int32")
+    sentence = compat.Input(shape=(story_maxlen,), dtype="int32", batch_size=spec["batch_size"])
     encoded_sentence = compat.Embedding(vocab_size, EMBED_HIDDEN_SIZE)(sentence)
     encoded_sentence = compat.Dropout(0.3)(encoded_sentence)
 
-    question = compat.Input(shape=(query_maxlen,), dtype="int32")
+    question = compat.Input(shape=(query_maxlen,), dtype="int32", batch_size=spec["batch_size"])
     encoded_question = compat.Embedding(vocab_size, EMBED_HIDDEN_SIZE)(question)
     encoded_question = compat.Dropout(0.3)(encoded_question)
     encoded_question = compat.LSTM(EMBED_HIDDEN_SIZE)(encoded_question)
@@ -51,7 +51,8 @@ def build(spec, data):
                        "validation_split": VALIDATION_SPLIT, "vocab_size": vocab_size,
                        "story_maxlen": story_maxlen, "query_maxlen": query_maxlen}
     hyperparameters.update(hp)
-    return model, {"hyperparameters": hyperparameters, "deviations": deviations + compat.lstm_deviations()}
+    return model, {"hyperparameters": hyperparameters, "deviations": deviations + compat.lstm_deviations()
+                              + compat.input_deviations(spec["batch_size"])}
 
 
 def fit(spec, model, data, callbacks):

@@ -6,6 +6,7 @@ these helpers, so that one model definition means the same model on every Keras 
 """
 
 import os
+import time
 
 import numpy as np
 
@@ -66,6 +67,66 @@ def set_seed(seed):
             tf.set_random_seed(seed)
         else:
             tf.random.set_seed(seed)
+
+
+# ---------------------------------------------------------------- legacy backends (Keras 1/2)
+
+def tf1_session_threads():
+    """The thread counts of the session Keras 2 uses on TensorFlow 1.x (graph mode), read back from it."""
+    import tensorflow as tf
+    if MAJOR >= 3 or not tf.__version__.startswith("1."):
+        return {}
+    config = keras.backend.get_session()._config
+    return {"tf1_session_intra_op": config.intra_op_parallelism_threads,
+            "tf1_session_inter_op": config.inter_op_parallelism_threads}
+
+
+def configure_legacy_threads(threads):
+    """Thread settings of CNTK, Theano and MXNet (beyond OMP/MKL/OPENBLAS_NUM_THREADS set by the host)."""
+    name = backend_name()
+    applied = {}
+    if name == "cntk":
+        import cntk
+        cntk.cntk_py.set_max_num_cputhreads(threads)
+        applied["cntk_max_cpu_threads"] = cntk.cntk_py.get_max_num_cputhreads()
+    elif name == "theano":
+        import theano
+        applied["theano_openmp"] = bool(theano.config.openmp)
+        applied["theano_blas_ldflags"] = theano.config.blas.ldflags
+    elif name == "mxnet":
+        import mxnet
+        applied["mxnet_engine"] = os.environ.get("MXNET_ENGINE_TYPE", "ThreadedEnginePerDevice")
+        features = getattr(getattr(mxnet, "runtime", None), "Features", None)
+        if features is not None:  # mxnet >= 1.5
+            applied["mxnet_mkldnn"] = features().is_enabled("MKLDNN")
+        else:  # mxnet-mkl 1.4 ships libmkldnn beside libmxnet
+            applied["mxnet_mkldnn"] = os.path.exists(os.path.join(os.path.dirname(mxnet.__file__), "libmkldnn.so.0"))
+    return applied
+
+
+def make_functions(model):
+    """Keras 1/2: build the train and test functions now and time it (Theano compiles C here; cached per
+    environment). fit() would build them lazily before its first epoch; Keras 3 compiles inside the first
+    steps instead (seen in the first epoch's time). Returns {"seconds", "backend"} or None."""
+    if MAJOR >= 3 or not hasattr(model, "_make_train_function"):
+        return None
+    t0 = time.perf_counter()
+    model._make_train_function()
+    model._make_test_function()
+    return {"seconds": time.perf_counter() - t0, "backend": backend_name()}
+
+
+def mxnet_context():
+    """Keras 1.2.2 on MXNet runs on mx.current_context() (the CPU) unless compile() gets a context:
+    pass the first GPU when MXNet sees one (keras-mxnet 2 picks it by itself)."""
+    if MAJOR != 1 or backend_name() != "mxnet":
+        return None
+    import mxnet
+    try:
+        gpus = mxnet.context.num_gpus()
+    except Exception:  # CPU-only build, or an MXNet without num_gpus
+        gpus = 0
+    return ["gpu(0)"] if gpus else None
 
 
 # ---------------------------------------------------------------- layers
@@ -139,7 +200,8 @@ def LSTM(units, return_sequences=False, **kwargs):
     recurrent_activation = "hard_sigmoid" if MAJOR == 2 else keras2_hard_sigmoid
     return keras.layers.LSTM(units, activation="tanh", recurrent_activation=recurrent_activation,
                              kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                             unit_forget_bias=True, return_sequences=return_sequences, **kwargs)
+                             unit_forget_bias=True, return_sequences=return_sequences,
+                             unroll=kwargs.pop("unroll", _mxnet_unrolls_rnns()), **kwargs)
 
 
 def lstm_deviations():
@@ -148,10 +210,39 @@ def lstm_deviations():
         return ["LSTM recurrent_activation: Keras 3's 'hard_sigmoid' is relu6(x + 3) / 6; the Keras 2 function "
                 "clip(0.2x + 0.5, 0, 1) is passed as a callable instead (same maths, so backends cannot use a "
                 "fused cuDNN kernel)"]
+    if MAJOR == 1 and backend_name() == "mxnet":
+        return ["LSTMs unrolled: Keras 1.2.2's MXNet backend always unrolls RNNs into a static graph over the "
+                "fixed sequence length"]
+    if _mxnet_unrolls_rnns():
+        return ["LSTMs unrolled (unroll=True) over the fixed sequence length, as keras-mxnet recommends; an LSTM "
+                "inside TimeDistributed keeps MXNet's foreach loop (unroll=False): keras-mxnet 2.2.4.3 cannot "
+                "infer the shapes of an unrolled LSTM there"]
+    return []
+
+
+def _mxnet_unrolls_rnns():
+    """keras-mxnet 2 runs RNNs fastest unrolled (a static graph) rather than through MXNet's foreach loop."""
+    return MAJOR == 2 and backend_name() == "mxnet"
+
+
+def needs_fixed_batch():
+    """MXNet's Keras backends infer shapes only with a known batch size after an Embedding (Keras 1.2.2) and
+    for an unrolled LSTM's initial state (keras-mxnet 2)."""
+    return MAJOR < 3 and backend_name() == "mxnet"
+
+
+def input_deviations(batch_size):
+    """What Input(..., batch_size=...) changed on this backend (recorded in model.deviations)."""
+    if batch_size and needs_fixed_batch():
+        return ["inputs declared with a fixed batch size of %d (batch_shape): MXNet's Keras backends cannot infer "
+                "shapes after an Embedding (Keras 1.2.2) or of an unrolled LSTM (keras-mxnet 2) otherwise; the "
+                "graph is reshaped for a last, smaller batch" % batch_size]
     return []
 
 
 def TimeDistributed(layer):
+    if _mxnet_unrolls_rnns() and getattr(layer, "unroll", False):
+        layer.unroll = False  # keras-mxnet 2.2.4.3 mis-infers shapes of an unrolled RNN in TimeDistributed
     return keras.layers.TimeDistributed(layer)
 
 
@@ -163,9 +254,12 @@ def RepeatVector(n):
     return keras.layers.RepeatVector(n)
 
 
-def Input(shape, dtype="float32"):
+def Input(shape, dtype="float32", batch_size=None):
+    """A model input; batch_size is used only where the backend needs a fixed one (see needs_fixed_batch)."""
     if MAJOR >= 3:
         return keras.Input(shape=shape, dtype=dtype)
+    if batch_size and needs_fixed_batch():
+        return keras.layers.Input(batch_shape=(batch_size,) + tuple(shape), dtype=dtype)
     return keras.layers.Input(shape=shape, dtype=dtype)
 
 
@@ -239,6 +333,9 @@ def compile_model(model, loss, opt, metrics=("accuracy",)):
     kwargs = {}
     if MAJOR >= 3:
         kwargs["jit_compile"] = jit_compile_requested()
+    context = mxnet_context()
+    if context:
+        kwargs["context"] = context
     model.compile(loss=loss, optimizer=opt, metrics=list(metrics), **kwargs)
 
 

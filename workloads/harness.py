@@ -4,6 +4,7 @@
 
 Python 3.6+, Keras 1.2.2 / 2.x / 3.x; never imports the orchestrator. Events (one JSON object a line):
 start (versions, threads, import time), data (provenance), model (params, hyperparameters, deviations),
+compile (Keras 1/2: seconds to build the train/test functions before fit; Theano's C compile),
 epoch (index, seconds, loss, accuracy, val metrics), fit (training totals), evaluate (test metrics),
 inference (predict throughput: see measure_inference), end (totals), unsupported (reason),
 error (type, message, traceback). docs/results-schema.md describes them.
@@ -74,6 +75,9 @@ def configure_threads(threads):
             compat.keras.backend.set_session(tf.Session(config=config))
             applied["tf_intra_op"] = threads
             applied["tf_inter_op"] = threads
+        applied.update(compat.tf1_session_threads())
+    elif backend in ("cntk", "theano", "mxnet"):
+        applied.update(compat.configure_legacy_threads(threads))
     elif backend == "torch":
         import torch
         torch.set_num_threads(threads)
@@ -93,7 +97,8 @@ def configure_threads(threads):
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
         applied["cpu_affinity"] = len(affinity(0))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY", "XLA_FLAGS"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "MXNET_CPU_WORKER_NTHREADS",
+                "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
@@ -146,6 +151,9 @@ def run(spec, events):
         # Inference on the freshly built model first, then say why training is unsupported.
         run_inference(spec, events, workload, model, data, trained=False)
         raise Unsupported(training_unsupported_reason(spec, compat, model, data))
+    compiled = compat.make_functions(model)
+    if compiled is not None:  # Keras 1/2 build (Theano: compile to C) the train/test functions before fit
+        events.write("compile", **compiled)
     timer = make_epoch_timer(events, compat)
     t0 = time.perf_counter()
     fit = getattr(workload, "fit", None)

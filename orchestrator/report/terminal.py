@@ -20,7 +20,7 @@ def summary_table(results: list[CellResult], title: str = "Results") -> Table:
     table = Table(title=title)
     for column, justify in (("environment", "left"), ("workload", "left"), ("profile", "left"),
                             ("status", "left"), ("params", "right"), ("data", "left"),
-                            ("first epoch s", "right"), ("steady s/epoch", "right"),
+                            ("compile s", "right"), ("first epoch s", "right"), ("steady s/epoch", "right"),
                             ("test acc", "right"), ("infer samples/s", "right"), ("note", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in results:
@@ -29,7 +29,7 @@ def summary_table(results: list[CellResult], title: str = "Results") -> Table:
         table.add_row(
             r.environment.name, r.workload.name, r.workload.profile, f"[{style}]{r.status}[/{style}]",
             f"{r.model.params:,}" if r.model.params else "-", r.data.source or "-",
-            _num(r.timings.first_epoch_s), _num(r.timings.steady_state_s),
+            _num(r.timings.compile_s), _num(r.timings.first_epoch_s), _num(r.timings.steady_state_s),
             _num(r.metrics.test.get("accuracy"), "{:.4f}"), _num(inference_rate(r), "{:,.0f}"), note[:80],
         )
     return table

@@ -25,8 +25,13 @@ from orchestrator.monitor import CellMonitor
 from orchestrator.results import CellResult, write_json_atomic
 from orchestrator.runtimes.base import Prepared, RunContext, Runtime
 
-# Newer pips refuse these interpreters.
-_PIP_PINS = {"3.6": "pip<22", "3.7": "pip<24.1"}
+# Newer pips refuse these interpreters, and newer setuptools/wheel need newer Pythons: the last releases
+# that support each old interpreter. pip itself must be upgraded: Python 3.6's bundled pip 18.1 cannot
+# install manylinux2010 wheels such as tensorflow 1.15.5.
+_PIP_PINS = {
+    "3.6": ["pip<22", "setuptools<60", "wheel<0.38"],
+    "3.7": ["pip<24.1", "setuptools<68.1", "wheel<0.42.1"],
+}
 _LOCAL_WHEELS = Path("/opt/wheels")
 
 
@@ -72,6 +77,7 @@ class LocalRuntime(Runtime):
         shutil.rmtree(paths.venv, ignore_errors=True)
         paths.root.mkdir(parents=True, exist_ok=True)
         req = self.loaded.requirements_path(env_name)
+        check_system_packages(env_name, env)
         try:
             with open(paths.build_log, "w") as log:
                 builder = _Builder(log, env, paths, interpreter)
@@ -158,9 +164,9 @@ class _Builder:
                      "creating the virtualenv with uv")
         else:
             self.run([str(self.interpreter), "-m", "venv", str(self.paths.venv)], "creating the virtualenv")
-            pin = _PIP_PINS.get(self.env.python, "pip")
-            self.run([str(self.paths.python), "-m", "pip", "install", "--quiet", pin, "setuptools<60"
-                      if self.env.python in _PIP_PINS else "setuptools", "wheel"], "upgrading pip")
+            pins = _PIP_PINS.get(self.env.python, ["pip", "setuptools", "wheel"])
+            self.run([str(self.paths.python), "-m", "pip", "install", "--quiet", "--upgrade", *pins],
+                     "upgrading pip")
 
     def pip_install(self, args: list[str], what: str) -> None:
         if self.uv:
@@ -175,15 +181,19 @@ class _Builder:
         self.pip_install(["-r", str(requirements)], f"installing {requirements.name}")
 
     def check_import(self) -> None:
+        """Import Keras as a cell would, and check it picked the environment's backend (Keras 1 reads keras.json)."""
         env = cell_process_env(self.paths, self.env, threads=1, seed=0)
-        self.run([str(self.paths.python), "-c", "import keras, sys; print('keras', keras.__version__, sys.version)"],
-                 f"importing keras with the {self.env.backend} backend", env=env)
+        code = ("import keras, sys; b = keras.backend.backend(); print('keras', keras.__version__, b, sys.version); "
+                f"sys.exit(0 if b == {self.env.backend!r} else 'keras loaded backend %r, expected "
+                f"{self.env.backend}' % b)")
+        self.run([str(self.paths.python), "-c", code], f"importing keras with the {self.env.backend} backend",
+                 env=env)
 
     def freeze(self) -> dict[str, str]:
         if self.uv:
             args = [self.uv, "pip", "freeze", "--python", str(self.paths.python)]
         else:
-            args = [str(self.paths.python), "-m", "pip", "freeze"]
+            args = [str(self.paths.python), "-m", "pip", "freeze", "--all"]  # pip/setuptools too, as uv lists them
         out = subprocess.run(args, capture_output=True, text=True)
         return _parse_freeze(out.stdout)
 
@@ -201,6 +211,78 @@ def _parse_freeze(text: str) -> dict[str, str]:
 
 
 def run_post_build(env_name: str, env: Environment, paths: EnvPaths, builder: _Builder) -> None:
-    """Backend-specific steps after the requirements are installed (none yet for Keras 3 stacks)."""
-    del env_name, env, paths, builder
+    """Backend-specific steps after the requirements are installed, before the import check."""
+    shutil.rmtree(paths.lib, ignore_errors=True)
+    hook = _POST_BUILD.get(env.backend)
+    if hook is not None:
+        hook(env_name, paths, builder)
+
+
+# CNTK 2.7 was linked against OpenMPI 1.10; the system's OpenMPI 4 (Debian's libopenmpi3) serves the
+# same calls. Links with the old names go into the environment's private lib/ folder (on LD_LIBRARY_PATH
+# for every cell), never into system paths.
+_CNTK_MPI_LINKS = {"libmpi.so.12": "libmpi.so.40", "libmpi_cxx.so.1": "libmpi_cxx.so.40"}
+
+
+def _cntk_mpi_links(env_name: str, paths: EnvPaths, builder: _Builder) -> None:
+    paths.lib.mkdir(parents=True, exist_ok=True)
+    for old_name, new_name in _CNTK_MPI_LINKS.items():
+        target = find_shared_library(new_name)
+        if target is None:
+            raise EnvironmentBuildError(
+                f"environment {env_name}: CNTK needs OpenMPI ({new_name} not found by ldconfig or in the usual "
+                f"library folders); install the system package libopenmpi3 (`sudo bash scripts/system-deps.sh`)"
+            )
+        link = paths.lib / old_name
+        link.symlink_to(target)
+        builder.log.write(f"linked {link} -> {target}\n")
+
+
+_POST_BUILD = {"cntk": _cntk_mpi_links}
+
+_LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib",
+                 "/usr/lib/aarch64-linux-gnu")
+
+
+def find_shared_library(soname: str) -> Path | None:
+    """Where the dynamic linker would find `soname` (ldconfig's cache, then the usual folders)."""
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    for line in out.splitlines():
+        name, _, where = line.strip().partition(" => ")
+        if name.split(" ")[0] == soname and Path(where).exists():
+            return Path(where)
+    for folder in _LIBRARY_DIRS:
+        candidate = Path(folder) / soname
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def missing_system_packages(packages: list[str]) -> list[str] | None:
+    """The packages not installed (Debian/Ubuntu, via dpkg-query); None where dpkg is absent."""
+    dpkg_query = shutil.which("dpkg-query")
+    if dpkg_query is None:
+        return None
+    missing = []
+    for package in packages:
+        proc = subprocess.run([dpkg_query, "-W", "-f", "${Status}", package], capture_output=True, text=True)
+        if proc.returncode != 0 or "install ok installed" not in proc.stdout:
+            missing.append(package)
+    return missing
+
+
+def check_system_packages(env_name: str, env: Environment) -> None:
+    """Fail before building when a system package the environment lists is absent."""
+    if not env.system_packages:
+        return
+    missing = missing_system_packages(env.system_packages)
+    if missing:
+        raise EnvironmentBuildError(
+            f"environment {env_name} needs the system package(s) {', '.join(missing)} (matrix field "
+            f"environments.{env_name}.system_packages); install them with `sudo bash scripts/system-deps.sh` "
+            f"or `sudo apt-get install {' '.join(missing)}`"
+        )
 
