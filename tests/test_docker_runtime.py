@@ -55,6 +55,8 @@ def matrix(repo: Path, base: str, tmp_path_factory: pytest.TempPathFactory) -> P
     raw = yaml.safe_load((repo / "matrix.yaml").read_text())
     for env in raw["environments"].values():
         env["requirements"] = str(repo / env["requirements"])
+        if (env.get("image") or {}).get("requirements"):
+            env["image"]["requirements"] = str(repo / env["image"]["requirements"])
     jax = raw["environments"]["keras3-jax"]
     jax["image"] = dict(jax.get("image") or {}, cpu_base_image=base)
     path = tmp_path_factory.mktemp("docker-matrix") / "matrix.yaml"
