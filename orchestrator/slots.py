@@ -44,19 +44,11 @@ def usable_cpus() -> list[int]:
 
 
 def gpu_count() -> tuple[int, str]:
-    """Number of NVIDIA GPUs seen through NVML, and a note when there are none ("no GPU: ...")."""
-    try:
-        import pynvml
-    except ImportError:
-        return 0, "no GPU: nvidia-ml-py is not installed"
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError as exc:
-        return 0, f"no GPU: NVML unavailable ({exc})"
-    try:
-        return int(pynvml.nvmlDeviceGetCount()), ""
-    finally:
-        pynvml.nvmlShutdown()
+    """Number of NVIDIA GPUs seen through NVML, and a note when there are none ("no GPU (...)")."""
+    from orchestrator.gpus import probe_gpus
+
+    probe = probe_gpus()
+    return len(probe.gpus), ("" if probe.gpus else probe.summary)
 
 
 def plan_slots(requested: int | None, gpus: int, cpus: list[int] | None = None) -> list[Slot]:
