@@ -32,10 +32,10 @@ def _console(stderr: bool = False) -> Console:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     console = _console()
     err = _console(stderr=True)
     try:
+        args = parser().parse_args(argv)  # the option types of commands/_options.py raise ConfigError
         return args.func(args, console)
     except OrchestratorError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False)
