@@ -64,6 +64,13 @@ class ImageSpec(_Strict):
     min_compute_capability: float | None = Field(default=None, ge=1.0, le=MAX_COMPUTE_CAPABILITY)
     max_compute_capability: float | None = Field(default=None, ge=1.0, le=MAX_COMPUTE_CAPABILITY)
 
+    @model_validator(mode="after")
+    def _capability_range(self) -> "ImageSpec":
+        lo, hi = self.min_compute_capability, self.max_compute_capability
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"min_compute_capability {lo:g} is above max_compute_capability {hi:g}")
+        return self
+
 
 class Environment(_Strict):
     """One framework stack: a backend, a Keras version, an interpreter and pinned requirements."""
@@ -81,6 +88,13 @@ class Environment(_Strict):
     pip_pre: list[str] = Field(default_factory=list)
     image: ImageSpec | None = None
     notes: str = ""
+
+    @field_validator("keras")
+    @classmethod
+    def _keras_version(cls, value: str) -> str:
+        if not value.split(".")[0].isdigit():
+            raise ValueError(f"must be a version starting with its major number, like '3.15.1', got {value!r}")
+        return value
 
     @field_validator("python")
     @classmethod
@@ -273,6 +287,8 @@ def _format_validation(path: Path, exc: ValidationError) -> str:
             message = str(err["ctx"]["error"])
         elif isinstance(err.get("input"), (int, float, str)):
             message = f"{message} (got {err['input']!r})"
+            if err["type"] == "string_type" and isinstance(err["input"], float):
+                message += "; quote it: YAML reads 3.10 as the number 3.1"
         lines.append(f"  {loc or '(top level)'}: {message}")
     return "\n".join(lines)
 
