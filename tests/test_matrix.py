@@ -141,15 +141,6 @@ RANGE_IDS = ["seed-negative", "slots-0", "slots-1000", "threads-0", "retries-11"
              "steps_per_epoch-0", "compute_capability-min-above-max", "keras-not-a-version", "python-unquoted"]
 
 
-@pytest.mark.parametrize(("old", "new", "message"), RANGE_REFUSALS, ids=RANGE_IDS)
-def test_numeric_field_out_of_range(tmp_path: Path, repo: Path, old: str, new: str, message: str) -> None:
-    text = base(repo)
-    assert old in text
-    with pytest.raises(ConfigError) as err:
-        load_matrix(write(tmp_path, repo, text.replace(old, new, 1)))
-    assert str(tmp_path / "matrix.yaml") in str(err.value) and message in str(err.value)
-
-
 # Names become folders, files, cell ids and image tags: plain names only, and no `__` (the cell-id separator).
 NAME_REFUSALS = [
     ("  keras3-jax:\n    backend", '  "../keras3-jax":\n    backend',
@@ -162,9 +153,12 @@ NAME_REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "message"), NAME_REFUSALS,
-                         ids=["parent-folder", "space", "leading-dot", "too-long", "double-underscore"])
-def test_names_that_become_paths_are_plain(tmp_path: Path, repo: Path, old: str, new: str, message: str) -> None:
+NAME_IDS = ["name-parent-folder", "name-space", "name-leading-dot", "name-too-long", "name-double-underscore"]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), RANGE_REFUSALS + NAME_REFUSALS, ids=RANGE_IDS + NAME_IDS)
+def test_refused_value_names_file_and_field(tmp_path: Path, repo: Path, old: str, new: str, message: str) -> None:
+    """A number out of its range, or a name that is not plain: the file, the field, the rule and the value."""
     text = base(repo)
     assert old in text
     with pytest.raises(ConfigError) as err:
