@@ -10,10 +10,7 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import MAX_SLOTS, MAX_TIMEOUT_S
 from orchestrator.paths import safe_name
-
-__all__ = ["MAX_MONITOR_HZ", "MAX_SLOTS", "MAX_TIMEOUT_S", "host_port", "number", "plain_name"]
 
 Number = TypeVar("Number", int, float)
 

@@ -10,10 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
-from orchestrator.commands._options import (MAX_MONITOR_HZ, MAX_SLOTS, MAX_TIMEOUT_S, host_port, number,
-                                            plain_name)
+from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, plain_name
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import LoadedMatrix, expand, load_matrix
+from orchestrator.matrix import MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
 from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
