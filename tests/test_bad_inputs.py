@@ -4,6 +4,7 @@ a results file edited by hand: tests/test_run_survives.py.)"""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,15 @@ def test_inside_checks_the_written_path(tmp_path: Path) -> None:
     assert safe_name("keras3-jax", "--env") == "keras3-jax"
     assert name_problem("mnist_mlp.v2") is None
     assert name_problem("trailing-") and name_problem("a b") and name_problem("é") and name_problem(3)
+
+
+def test_no_numeric_option_goes_unchecked() -> None:
+    """Every option of every command that takes a number reads it through a range-checking type."""
+    from orchestrator.cli import parser
+
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    unchecked = [f"{name} {'/'.join(action.option_strings)}" for name, sub in commands.items()
+                 for action in sub._actions if action.type in (int, float)]
+    assert not unchecked, f"options without a range: {unchecked}"
+    assert {"--slots", "--timeout", "--monitor-hz"} <= {o for a in commands["run"]._actions for o in a.option_strings
+                                                        if a.type is not None}

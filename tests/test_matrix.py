@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import pytest
 
@@ -185,3 +186,37 @@ def environment_table_text(loaded: LoadedMatrix) -> str:
     console = Console(width=400, record=True)
     console.print(environment_table(loaded, GpuProbe()))  # no GPU
     return console.export_text()
+
+
+def test_every_numeric_field_of_the_matrix_has_a_range() -> None:
+    """A field added later without bounds fails here: give it Field(ge=..., le=...) and a README range."""
+    from annotated_types import Ge, Gt, Le, Lt
+    from pydantic import BaseModel
+
+    from orchestrator.matrix import Matrix
+
+    def numeric(annotation: object) -> bool:
+        return annotation in (int, float) or any(numeric(a) for a in get_args(annotation))
+
+    missing, seen, todo = [], set(), [Matrix]
+    while todo:
+        model = todo.pop()
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            todo += [m for m in _models_in(field.annotation) if m not in seen]
+            if get_origin(field.annotation) is Literal or not numeric(field.annotation):
+                continue
+            low = any(isinstance(m, (Ge, Gt)) for m in field.metadata)
+            high = any(isinstance(m, (Le, Lt)) for m in field.metadata)
+            if not (low and high):
+                missing.append(f"{model.__name__}.{name}")
+    assert not missing, f"numeric matrix fields without a range: {missing}"
+    assert len(seen) >= 6 and all(issubclass(m, BaseModel) for m in seen)
+
+
+def _models_in(annotation: object) -> list[type]:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in get_args(annotation) for m in _models_in(a)]
