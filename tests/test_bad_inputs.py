@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
+from orchestrator.commands._options import host_port, number
 from orchestrator.environments import env_paths
 from orchestrator.errors import ConfigError
 from orchestrator.paths import inside, name_problem, safe_name
@@ -202,3 +203,20 @@ def test_no_numeric_option_goes_unchecked() -> None:
     assert not unchecked, f"options without a range: {unchecked}"
     assert {"--slots", "--timeout", "--monitor-hz"} <= {o for a in commands["run"]._actions for o in a.option_strings
                                                         if a.type is not None}
+
+
+def test_option_types_accept_what_is_in_range() -> None:
+    slots = number("--slots", int, 1, 256)
+    assert (slots("1"), slots("256")) == (1, 256)
+    with pytest.raises(ConfigError, match="--slots 257: must be between 1 and 256"):
+        slots("257")
+    timeout = number("--timeout", float, 0.0, 10.0, low_open=True)
+    assert timeout("0.5") == 0.5 and timeout("10") == 10.0
+    with pytest.raises(ConfigError, match="--timeout inf: must be more than 0 and at most 10"):
+        timeout("inf")
+    address = host_port("--address")
+    for good in ("127.0.0.1:6379", "localhost:1", "ray://10.0.0.4:10001", "[::1]:6379", "auto"):
+        assert address(good) == good
+    for bad in (":6379", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:http"):
+        with pytest.raises(ConfigError, match="write HOST:PORT"):
+            address(bad)
