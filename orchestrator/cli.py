@@ -32,13 +32,13 @@ def _console(stderr: bool = False) -> Console:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     console = _console()
     err = _console(stderr=True)
     try:
+        args = parser().parse_args(argv)  # the option types of commands/_options.py raise ConfigError
         return args.func(args, console)
     except OrchestratorError as exc:
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False)
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)  # paths unbroken
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")

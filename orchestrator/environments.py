@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.errors import ConfigError
 from orchestrator.matrix import Environment, LoadedMatrix
+from orchestrator.paths import inside, safe_name
 
 # Bump when the way environments are built changes, so old builds are not reused.
 BUILD_RECIPE_VERSION = 1
@@ -26,9 +29,20 @@ _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XL
 
 
 def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:
-    """The project's cache directory: --cache-dir, $ORCHESTRATE_CACHE_DIR, or .orchestrate beside the matrix."""
+    """The project's cache directory: --cache-dir, $ORCHESTRATE_CACHE_DIR, or .orchestrate beside the matrix.
+
+    Made here if missing; a path that cannot be a writable folder is refused before anything is built.
+    """
     chosen = explicit or os.environ.get("ORCHESTRATE_CACHE_DIR")
-    return Path(chosen).resolve() if chosen else loaded.root / ".orchestrate"
+    path = Path(chosen).resolve() if chosen else loaded.root / ".orchestrate"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as exc:
+        why = "a file is there" if path.exists() and not path.is_dir() else exc.strerror
+        raise ConfigError(f"cache directory {path} (from --cache-dir, ORCHESTRATE_CACHE_DIR, or beside the matrix) "
+                          f"is not a writable folder ({why}); choose another with --cache-dir") from None
+    return path
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,8 @@ class EnvPaths:
 
 
 def env_paths(cache: Path, name: str) -> EnvPaths:
-    return EnvPaths(cache / "envs" / name)
+    envs = cache / "envs"
+    return EnvPaths(inside(envs, envs / safe_name(name, "environment name"), f"environment {name!r}"))
 
 
 def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ IMAGE_RECIPE_VERSION = 1
 
 # Where things live inside every image (docker/Dockerfile makes this layout).
 IMAGE_ROOT = "/opt/orchestrate/env"
+
+# A path component of a Docker image name (distribution/reference): lowercase runs joined by one separator.
+_REPOSITORY_PART = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 
 # Newer pips refuse these interpreters (as in the local runtime).
 PIP_PINS = {"3.6": "pip<22 setuptools<60 wheel", "3.7": "pip<24.1"}
@@ -137,6 +141,10 @@ def make_recipe(loaded: LoadedMatrix, env_name: str, variant: Variant) -> Recipe
     env = loaded.matrix.environments[env_name]
     spec = env.image or ImageSpec()
     gen = generation(env)
+    if not _REPOSITORY_PART.fullmatch(env_name.lower()):
+        raise ConfigError(f"{loaded.path}: environments.{env_name}: Docker cannot name an image after it "
+                          "(it must start and end with a letter or digit, without two separators in a row); "
+                          "rename the environment for --runtime docker")
     where = f"{loaded.path}: environments.{env_name}.image"
     dockerfile = (_existing(loaded.root / spec.dockerfile, f"{where}.dockerfile") if spec.dockerfile
                   else docker_dir() / "Dockerfile")

@@ -14,11 +14,26 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestrator.errors import ConfigError
+from orchestrator.paths import name_problem
 
 Backend = Literal["tensorflow", "cntk", "theano", "mxnet", "jax", "torch", "openvino", "numpy"]
 Capability = Literal["train", "infer"]
 DataSource = Literal["real", "synthetic"]
 DatasetName = Literal["mnist", "cifar10", "babi"]
+
+# Ranges of the numeric fields: generous for any real run, and a typo (an extra zero, a negative) is refused.
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
+MAX_SAMPLES = 100_000_000
+MAX_STEPS = 1_000_000
+MAX_REPEATS = 1_000
+MAX_TIMEOUT_S = 7 * 24 * 3600  # a week; the article profile's longest cell is given 6 hours
+MAX_MEMORY_GB = 4096.0
+MAX_SEED = 2**31 - 1  # every framework's seed fits in 32 bits, the repeat index added
+MAX_THREADS = 1024
+MAX_SLOTS = 256
+MAX_RETRIES = 10
+MAX_COMPUTE_CAPABILITY = 20.0
 
 
 class _Strict(BaseModel):
@@ -46,8 +61,15 @@ class ImageSpec(_Strict):
     post_build: list[str] = Field(default_factory=list)
     build_args: dict[str, str] = Field(default_factory=dict)
     cuda: str | None = None
-    min_compute_capability: float | None = None
-    max_compute_capability: float | None = None
+    min_compute_capability: float | None = Field(default=None, ge=1.0, le=MAX_COMPUTE_CAPABILITY)
+    max_compute_capability: float | None = Field(default=None, ge=1.0, le=MAX_COMPUTE_CAPABILITY)
+
+    @model_validator(mode="after")
+    def _capability_range(self) -> "ImageSpec":
+        lo, hi = self.min_compute_capability, self.max_compute_capability
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"min_compute_capability {lo:g} is above max_compute_capability {hi:g}")
+        return self
 
 
 class Environment(_Strict):
@@ -67,6 +89,13 @@ class Environment(_Strict):
     image: ImageSpec | None = None
     notes: str = ""
 
+    @field_validator("keras")
+    @classmethod
+    def _keras_version(cls, value: str) -> str:
+        if not value.split(".")[0].isdigit():
+            raise ValueError(f"must be a version starting with its major number, like '3.15.1', got {value!r}")
+        return value
+
     @field_validator("python")
     @classmethod
     def _python_version(cls, value: str) -> str:
@@ -84,32 +113,32 @@ class Workload(_Strict):
     """One upstream Keras example, with its upstream defaults."""
 
     dataset: DatasetName
-    epochs: int = Field(gt=0)
-    batch_size: int = Field(gt=0)
+    epochs: int = Field(ge=1, le=MAX_EPOCHS)
+    batch_size: int = Field(ge=1, le=MAX_BATCH_SIZE)
     upstream: str = ""
     description: str = ""
 
 
 class WorkloadOverride(_Strict):
-    epochs: int | None = Field(default=None, gt=0)
-    train_samples: int | None = Field(default=None, gt=0)
-    test_samples: int | None = Field(default=None, gt=0)
-    steps_per_epoch: int | None = Field(default=None, gt=0)
-    timeout_s: float | None = Field(default=None, gt=0)
-    memory_limit_gb: float | None = Field(default=None, gt=0)
+    epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS)
+    train_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
+    test_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
+    steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)
+    timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
+    memory_limit_gb: float | None = Field(default=None, gt=0, le=MAX_MEMORY_GB)
 
 
 class Profile(_Strict):
     """How much of each workload to run: `article` is the upstream size, `smoke` a few batches."""
 
     description: str = ""
-    epochs: int | None = Field(default=None, gt=0)
-    train_samples: int | None = Field(default=None, gt=0)
-    test_samples: int | None = Field(default=None, gt=0)
-    steps_per_epoch: int | None = Field(default=None, gt=0)
-    repeats: int = Field(default=1, gt=0)
-    timeout_s: float = Field(default=3600, gt=0)
-    memory_limit_gb: float | None = Field(default=None, gt=0)
+    epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS)
+    train_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
+    test_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
+    steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)
+    repeats: int = Field(default=1, ge=1, le=MAX_REPEATS)
+    timeout_s: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_S)
+    memory_limit_gb: float | None = Field(default=None, gt=0, le=MAX_MEMORY_GB)
     data: DataSource = "real"
     workloads: dict[str, WorkloadOverride] = Field(default_factory=dict)
 
@@ -125,17 +154,27 @@ class Selection(_Strict):
 class Matrix(_Strict):
     version: Literal[1] = 1
     default: Selection = Field(default_factory=Selection)
-    seed: int = 1337
-    threads: int | None = Field(default=None, gt=0)
+    seed: int = Field(default=1337, ge=0, le=MAX_SEED)
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     # Cells run at once: one per GPU on a GPU machine (at most `slots`); on a CPU-only machine `slots` (default 1).
-    slots: int | None = Field(default=None, gt=0)
+    slots: int | None = Field(default=None, ge=1, le=MAX_SLOTS)
     # Retries of an infrastructure failure (a build's network error, a container that did not start).
-    retries: int = Field(default=2, ge=0)
+    retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     # A folder of extra workload modules (relative to this file), searched before the project's workloads/.
     workloads_dir: str | None = None
     environments: dict[str, Environment]
     workloads: dict[str, Workload]
     profiles: dict[str, Profile]
+
+    @field_validator("environments", "workloads", "profiles")
+    @classmethod
+    def _plain_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Names become folders, files and image tags (cache, results, cell ids): plain names only."""
+        for name in value:
+            problem = name_problem(name) or ("contains __, the separator of cell ids" if "__" in name else None)
+            if problem:
+                raise ValueError(f"name {name!r} {problem}")
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> "Matrix":
@@ -244,6 +283,12 @@ def _format_validation(path: Path, exc: ValidationError) -> str:
             message = f"unknown key; allowed keys here: {', '.join(allowed)}" if allowed else "unknown key"
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] == "value_error":
+            message = str(err["ctx"]["error"])
+        elif isinstance(err.get("input"), (int, float, str)):
+            message = f"{message} (got {err['input']!r})"
+            if err["type"] == "string_type" and isinstance(err["input"], float):
+                message += "; quote it: YAML reads 3.10 as the number 3.1"
         lines.append(f"  {loc or '(top level)'}: {message}")
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orchestrator.errors import ResultsError
+from orchestrator.paths import inside, safe_name
 
 SCHEMA_VERSION = 1
 
@@ -171,7 +172,7 @@ class RunDir:
     """The layout of one run: `<results-dir>/<run-id>/cells/<cell-id>.json` and `summary.json`."""
 
     def __init__(self, results_dir: Path, run_id: str) -> None:
-        self.path = (Path(results_dir) / run_id).resolve()
+        self.path = (Path(results_dir) / safe_name(run_id, "run id")).resolve()
         self.run_id = run_id
 
     @property
@@ -187,7 +188,7 @@ class RunDir:
         return self.path / "summary.json"
 
     def cell_path(self, cell_id: str) -> Path:
-        return self.cells_dir / f"{cell_id}.json"
+        return inside(self.cells_dir, self.cells_dir / f"{cell_id}.json", f"cell id {cell_id!r}")
 
     def ensure_writable(self) -> None:
         try:

@@ -44,5 +44,6 @@ def data_dir(explicit: str | None) -> Path | None:
         return None
     path = Path(chosen).expanduser().resolve()
     if not path.is_dir():
-        raise ConfigError(f"data directory {path} (from --data-dir or ORCHESTRATE_DATA_DIR) does not exist")
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        raise ConfigError(f"data directory {path} (from --data-dir or ORCHESTRATE_DATA_DIR) {what}")
     return path

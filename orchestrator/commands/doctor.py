@@ -12,7 +12,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.errors import InterpreterNotFound
+from orchestrator.errors import ConfigError, InterpreterNotFound
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import Recipe, gpu_fit, make_recipe
 from orchestrator.interpreters import find_interpreter
@@ -68,8 +68,12 @@ def environment_table(loaded: LoadedMatrix, gpus: GpuProbe) -> Table:
     for col in ("environment", "local runtime", "GPU image", "CPU image", "GPUs here"):
         table.add_column(col, overflow="fold")
     for name, env in loaded.matrix.environments.items():
-        gpu = make_recipe(loaded, name, "gpu")
-        cpu = make_recipe(loaded, name, "cpu")
+        try:
+            gpu = make_recipe(loaded, name, "gpu")
+            cpu = make_recipe(loaded, name, "cpu")
+        except ConfigError as exc:  # an image this environment cannot have: say why in its row, check the others
+            table.add_row(name, _local(env.python, env.interpreter), str(exc), "", "")
+            continue
         table.add_row(name, _local(env.python, env.interpreter), _gpu_image(gpu), cpu.base_image or "",
                       fits_here(gpu, gpus))
     return table

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from orchestrator.commands._options import number
 from orchestrator.errors import ConfigError, ResultsError
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
@@ -26,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", default=[], metavar="WORKLOAD=ACCURACY",
                    help="time-to-accuracy target, e.g. mnist_mlp=0.97 (repeatable)")
-    p.add_argument("--noise-cv", type=float, default=NOISE_CV,
+    p.add_argument("--noise-cv", type=number("--noise-cv", float, 0.0, 1.0, low_open=True, high_open=True),
+                   default=NOISE_CV,
                    help=f"flag a measurement noisy above this coefficient of variation (default {NOISE_CV})")
 
 
@@ -60,8 +62,6 @@ def parse_targets(items: list[str]) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    if not 0 < args.noise_cv < 1:
-        raise ConfigError(f"--noise-cv {args.noise_cv:g}: give a fraction between 0 and 1, e.g. 0.05")
     targets = parse_targets(args.target)
     run_path = Path(args.run_dir).resolve()
     loaded = load_run(run_path)

@@ -10,8 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
+from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, plain_name
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import LoadedMatrix, expand, load_matrix
+from orchestrator.matrix import MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
 from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
@@ -31,27 +32,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")
     p.add_argument("--data-dir", default=None, help="offline datasets (layout of shared/data); or ORCHESTRATE_DATA_DIR")
     p.add_argument("--data", choices=["real", "synthetic"], default=None, help="override the profile's data source")
-    p.add_argument("--run-id", default=None, help="name of the run (default: a timestamp)")
-    p.add_argument("--timeout", type=float, default=None, help="per-cell timeout in seconds (overrides the profile)")
+    p.add_argument("--run-id", type=plain_name("--run-id"), default=None,
+                   help="name of the run, a folder in --results-dir (default: a timestamp)")
+    p.add_argument("--timeout", type=number("--timeout", float, 0.0, MAX_TIMEOUT_S, low_open=True, note="seconds"),
+                   default=None, help="per-cell timeout in seconds (overrides the profile)")
     p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
     p.add_argument("--resume", action="store_true",
                    help="with --run-id: keep the run's valid ok results and run the other cells")
-    p.add_argument("--slots", type=int, default=None,
+    p.add_argument("--slots", type=number("--slots", int, 1, MAX_SLOTS), default=None,
                    help="cells at once (default: one per GPU, or the matrix's `slots`, else 1 on a CPU-only machine)")
-    p.add_argument("--address", default=None, help="Ray cluster address for --runtime ray (default: $RAY_ADDRESS)")
-    p.add_argument("--monitor-hz", type=float, default=10.0,
+    p.add_argument("--address", type=host_port("--address"), default=None,
+                   help="Ray cluster address HOST:PORT for --runtime ray (default: $RAY_ADDRESS)")
+    p.add_argument("--monitor-hz", type=number("--monitor-hz", float, 0.0, MAX_MONITOR_HZ, note="(0: off)"),
+                   default=10.0,
                    help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    if not 0 <= args.monitor_hz <= 1000:
-        raise ConfigError(f"--monitor-hz {args.monitor_hz:g}: give a rate from 0 (off) to 1000 samples per second")
     loaded = load_matrix(args.matrix)
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
-    if args.slots is not None and args.slots < 1:
-        raise ConfigError(f"--slots {args.slots}: give at least 1")
     data = data_dir(args.data_dir)
     run_id = args.run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = RunDir(Path(args.results_dir), run_id)
