@@ -38,6 +38,11 @@ class HarnessOutcome:
     cancelled: bool = False
     peak_rss_gb: float | None = None
 
+    @classmethod
+    def unsupported(cls, reason: str) -> "HarnessOutcome":
+        """A cell that was never started because its environment cannot run where it was placed."""
+        return cls(returncode=0, timed_out=False, wall_s=0.0, events=[{"event": "unsupported", "reason": reason}])
+
     def first(self, kind: str) -> dict[str, Any] | None:
         return next((e for e in self.events if e.get("event") == kind), None)
 

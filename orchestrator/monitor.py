@@ -274,14 +274,6 @@ class CellMonitor:
         self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
         self._thread.start()
 
-    def follow(self, pid: int) -> None:
-        """Sample the process tree under `pid` from now on, e.g. a container's init process once it exists
-        (a Docker runtime's `docker run` client is not where the work happens)."""
-        try:
-            self.tree = ProcessTree(pid)
-        except psutil.Error:
-            pass
-
     def _loop(self) -> None:
         start = time.thread_time()
         try:
@@ -309,7 +301,7 @@ class CellMonitor:
             self._stop.wait(max(0.0, delay))
 
     def _refresh(self) -> None:
-        tree = self.tree  # read once: follow() may swap it from another thread
+        tree = self.tree
         if tree is None:
             return
         tree.refresh()

@@ -117,6 +117,14 @@ class ErrorInfo(_Model):
     log_tail: str = ""
 
 
+class LimitsInfo(_Model):
+    """The limits a cell ran under, and how the runtime held its memory limit."""
+
+    timeout_s: float | None = None
+    memory_gb: float | None = None
+    memory_enforced_by: str | None = None
+
+
 class CellResult(_Model):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -136,6 +144,7 @@ class CellResult(_Model):
     threads: Threads
     host: HostInfo = Field(default_factory=HostInfo)
     monitor: dict[str, Any] | None = None
+    limits: LimitsInfo | None = None
     error: ErrorInfo | None = None
 
 
