@@ -185,7 +185,7 @@ EXPECTED = {
     "aborts": ("failed", "ProcessCrashed", "SIGABRT", "calling os.abort()", 1),
     "segfaults": ("failed", "ProcessCrashed", "SIGSEGV", "Segmentation fault", 0),
     "raises": ("failed", "ValueError", "deliberate test failure", "deliberate test failure", 0),
-    "hangs": ("timeout", "Timeout", "timeout of 15 s", "sleeping for an hour", 0),
+    "hangs": ("timeout", "Timeout", "timeout of 40 s", "sleeping for an hour", 0),
     "memhog": ("failed", "MemoryLimitExceeded", "memory limit of 1 GB", "memhog: ", 0),
 }
 
@@ -212,8 +212,8 @@ def test_crashes_hangs_and_memory_give_the_same_results(target: Target, tmp_path
     assert results[cell_id("sleepy")].metrics.test["accuracy"] == 1.0
     assert results[cell_id("memhog")].limits.memory_gb == 1.0
     assert results[cell_id("memhog")].limits.memory_enforced_by
-    assert results[cell_id("hangs")].limits.timeout_s == 15
-    assert results[cell_id("hangs")].timings.process_s < 60
+    assert results[cell_id("hangs")].limits.timeout_s == 40
+    assert results[cell_id("hangs")].timings.process_s < 90
     assert not cell_processes(run_id), "a stopped cell left processes behind"
     assert containers(target, run_id) == [], "a cell's container was not removed"
 
@@ -260,7 +260,7 @@ def test_first_ctrl_c_finishes_the_cell_and_a_second_stops_it(target: Target, tm
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
-    assert time.monotonic() - stopped_at < 15, out  # not the cell's 15 s timeout: stopped by the second Ctrl-C
+    assert time.monotonic() - stopped_at < 20, out  # not the cell's 40 s timeout: stopped by the second Ctrl-C
     result = read_cell(tmp_path / run_id / "cells" / f"{cell_id('hangs')}.json")
     assert result.status == "failed" and result.error.type == "Interrupted", result.error
     assert result.environment.runtime.startswith(target.runtime_field.split("+")[0])
@@ -279,9 +279,9 @@ def test_a_sigkilled_orchestrator_leaves_nothing_running(target: Target, tmp_pat
         proc.kill()
         proc.wait(30)
     killed_at = time.monotonic()
-    wait_for(lambda: not cell_processes(run_id), 15, "the cell's processes to die with the orchestrator")
+    wait_for(lambda: not cell_processes(run_id) and not containers(target, run_id, running_only=True), 15,
+             "the cell's processes (and container) to end with the orchestrator")
     print(f"{target.name}: cell processes gone {time.monotonic() - killed_at:.1f} s after the SIGKILL")
-    assert containers(target, run_id, running_only=True) == [], "the cell's container is still running"
     if target.name == "docker":
         # The stopped container is left behind (nobody removed it); the next run reaps it by its labels.
         assert containers(target, run_id) != []

@@ -499,8 +499,9 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
         "labels": {f"{LABEL}.run": ctx.run_dir.run_id, f"{LABEL}.cell": cell.cell_id,
                    f"{LABEL}.runtime": runtime_name, f"{LABEL}.owner": owner_label()},
         "init": True,
-        "stdin_open": True,  # the watchdog's lifeline: closed by the engine when the orchestrator is gone
-        "stdin_once": True,
+        # The watchdog's lifeline; with it the SDK sets StdinOnce: the engine closes the container's stdin when
+        # the orchestrator's attached connection drops.
+        "stdin_open": True,
     }
     if cell.memory_limit_gb is not None:  # the kernel holds it; swap counts against it too
         options["mem_limit"] = options["memswap_limit"] = int(cell.memory_limit_gb * 2**30)
