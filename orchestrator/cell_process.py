@@ -36,7 +36,6 @@ class HarnessOutcome:
     # Set when the host stopped the process: it went over its memory limit, or the user interrupted the run.
     memory_exceeded_gb: float | None = None
     cancelled: bool = False
-    peak_rss_gb: float | None = None
 
     @classmethod
     def unsupported(cls, reason: str) -> "HarnessOutcome":
@@ -99,7 +98,7 @@ def run_process(
         returncode=rc, timed_out=watch.stop_reason == "timeout", wall_s=wall,
         events=read_events(events_path), log_tail=tail(log_path), signal_name=sig,
         memory_exceeded_gb=watch.peak_gb if watch.stop_reason == "memory" else None,
-        cancelled=watch.stop_reason == "cancelled", peak_rss_gb=watch.peak_gb or None,
+        cancelled=watch.stop_reason == "cancelled",
     )
 
 

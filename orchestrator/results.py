@@ -18,7 +18,7 @@ from orchestrator.errors import ResultsError
 
 SCHEMA_VERSION = 1
 
-Status = Literal["ok", "failed", "timeout", "unsupported", "skipped"]
+Status = Literal["ok", "failed", "timeout", "unsupported"]
 
 
 class _Model(BaseModel):

@@ -164,3 +164,19 @@ def test_infrastructure_failures_are_retried_and_recorded(repo: Path, tmp_path: 
     assert "Connection refused" in results["offline"].error.log_tail
     assert results["broken"].attempts == 1 and results["broken"].error.type == "EnvironmentBuildError"
     assert "Distribution not found" in results["broken"].error.log_tail
+
+
+def test_sigterm_stops_the_running_cell_like_a_second_ctrl_c(matrix: Path, env_cache: Path, tmp_path: Path) -> None:
+    """SIGTERM (a VM shutting down, `kill PID`) acts at once as two Ctrl-C: the cell is stopped and recorded."""
+    args = run_args(matrix, tmp_path, "term", env_cache, "--workload", "hangs")
+    events = tmp_path / "term" / "logs" / f"{cell_id('hangs')}.events.jsonl"
+    proc = spawn(args)
+    wait_for(lambda: events.exists() and '"event": "model"' in events.read_text(), 180, "the cell to start")
+    stopped_at = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert time.monotonic() - stopped_at < 20, out  # well before the cell's 40 s timeout
+    result = read_cell(tmp_path / "term" / "cells" / f"{cell_id('hangs')}.json")
+    assert result.status == "failed" and result.error.type == "Interrupted"
+    assert not harness_processes(tmp_path / "term")

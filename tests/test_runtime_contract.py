@@ -193,7 +193,7 @@ EXPECTED = {
 def test_crashes_hangs_and_memory_give_the_same_results(target: Target, tmp_path: Path) -> None:
     run_id = unique(f"bad-{target.name}")
     started = time.perf_counter()
-    proc = subprocess.run(run_args(target, tmp_path, run_id, "--all", "--slots", "2"), capture_output=True,
+    proc = subprocess.run(run_args(target, tmp_path, run_id, "--all", "--slots", "2", "--monitor-hz", "20"), capture_output=True,
                           text=True, timeout=600, env=dict(os.environ, **target.env))
     print(f"{target.name}: six failure cells in {time.perf_counter() - started:.1f} s")
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -227,6 +227,7 @@ def assert_same_fields(target: Target, result: CellResult, run: Path) -> None:
     assert result.started_at and result.finished_at and result.timings.process_s is not None
     assert result.limits is not None and result.limits.timeout_s is not None
     assert result.monitor is not None and result.monitor["samples"] >= 1, result.monitor
+    assert result.monitor["hz"] == 20  # --monitor-hz reaches the cell wherever it runs
     assert (run / "cells" / result.monitor["series_file"]).is_file(), "the monitor series is missing"
     logs = run / "logs"
     for suffix in (".spec.json", ".events.jsonl", ".log"):

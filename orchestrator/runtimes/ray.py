@@ -138,6 +138,8 @@ class RayRuntime(Runtime):
         return Prepared(env_name, env, "prepared-on-each-node", env_paths(self.cache, env_name), env.python)
 
     def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
+        """Send the cell to a node, where the one pipeline runs it (the node's LocalRuntime.run_cell); bring its
+        result, spec, events, log and monitor series back. Cancel and the Ray-side deadline are watched here."""
         ray = _ray()
         if not self._task_options:
             self.slots(None)
