@@ -9,6 +9,9 @@
   writable mount, the image's root filesystem is read-only (caches and /tmp are tmpfs), the network is `none`,
   never privileged; a GPU cell gets a device request for its one assigned GPU. Host paths are mounted at the same
   paths, so a result names the same files whichever runtime made it.
+- The cell's timeout and the run's cancel flag stop its container; its memory limit is the container's. Every
+  container is labelled with its run, cell and owner (this orchestrator's host, PID and start time); a watchdog in
+  the container ends the cell when the orchestrator is gone, and the next run removes such containers.
 """
 
 from __future__ import annotations
