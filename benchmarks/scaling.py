@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from orchestrator.environments import cache_dir  # noqa: E402
 from orchestrator.matrix import expand, load_matrix  # noqa: E402
 from orchestrator.results import RunDir  # noqa: E402
+from orchestrator.runtimes import RUNTIMES, create_runtime  # noqa: E402
 from orchestrator.runtimes.base import RunContext, Runtime  # noqa: E402
 from orchestrator.scheduler import Scheduler  # noqa: E402
 
@@ -37,7 +38,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--slots", type=int, default=2, help="k: cells at once (default 2)")
     p.add_argument("--cells", type=int, default=8, help="number of cells (default 8)")
     p.add_argument("--epochs", type=int, default=4, help="epochs per cell, 0.5 s each (default 4)")
-    p.add_argument("--runtime", choices=["ray", "local"], default="ray")
+    p.add_argument("--runtime", choices=list(RUNTIMES), default="ray")
     p.add_argument("--address", default=None, help="a Ray cluster to join (default: a private one on 127.0.0.1)")
     p.add_argument("--matrix", default=str(REPO / "tests" / "workloads" / "matrix.yaml"))
     p.add_argument("--cache-dir", default=None, help="environment cache (default: $ORCHESTRATE_CACHE_DIR or .orchestrate)")
@@ -49,13 +50,8 @@ def make_runtime(kind: str, args: argparse.Namespace) -> Runtime:
     loaded = load_matrix(args.matrix)
     cache = cache_dir(args.cache_dir or os.environ.get("ORCHESTRATE_CACHE_DIR") or REPO / ".orchestrate", loaded)
     log = lambda message: print(f"  {message}")  # noqa: E731
-    if kind == "ray":
-        from orchestrator.runtimes.ray import RayRuntime
-
-        return RayRuntime(loaded, cache, log, address=args.address)
-    from orchestrator.runtimes.local import LocalRuntime
-
-    return LocalRuntime(loaded, cache, log)
+    options = {"address": args.address} if kind == "ray" else {}
+    return create_runtime(kind, loaded, cache, log, **options)
 
 
 def main() -> int:

@@ -36,7 +36,11 @@ class HarnessOutcome:
     # Set when the host stopped the process: it went over its memory limit, or the user interrupted the run.
     memory_exceeded_gb: float | None = None
     cancelled: bool = False
-    peak_rss_gb: float | None = None
+
+    @classmethod
+    def unsupported(cls, reason: str) -> "HarnessOutcome":
+        """A cell that was never started because its environment cannot run where it was placed."""
+        return cls(returncode=0, timed_out=False, wall_s=0.0, events=[{"event": "unsupported", "reason": reason}])
 
     def first(self, kind: str) -> dict[str, Any] | None:
         return next((e for e in self.events if e.get("event") == kind), None)
@@ -94,7 +98,7 @@ def run_process(
         returncode=rc, timed_out=watch.stop_reason == "timeout", wall_s=wall,
         events=read_events(events_path), log_tail=tail(log_path), signal_name=sig,
         memory_exceeded_gb=watch.peak_gb if watch.stop_reason == "memory" else None,
-        cancelled=watch.stop_reason == "cancelled", peak_rss_gb=watch.peak_gb or None,
+        cancelled=watch.stop_reason == "cancelled",
     )
 
 

@@ -1,4 +1,5 @@
-"""The two ends of a cell run: the spec the host gives the harness, and the CellResult made from its events."""
+"""The two ends of a cell run: the spec the host gives the harness, and the CellResult made from its events
+(or, for a cell that never ran its workload, from the failure that stopped it)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from typing import Any
 from orchestrator import stats
 from orchestrator.cell_process import HarnessOutcome
 from orchestrator.host import host_info
-from orchestrator.matrix import Cell, LoadedMatrix
+from orchestrator.matrix import Cell, Environment, LoadedMatrix
+from orchestrator.prepared import Prepared
 from orchestrator.results import (
-    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, ErrorInfo, HostInfo, Metrics, ModelInfo, Threads,
-    Timings, WorkloadInfo,
+    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, ErrorInfo, HostInfo, LimitsInfo, Metrics, ModelInfo,
+    Status, Threads, Timings, WorkloadInfo,
 )
-from orchestrator.runtimes.base import Prepared
 
 
 def now_iso() -> str:
@@ -47,7 +48,8 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
 
 
 def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: str, runtime: str,
-             started_at: str, env_vars: dict[str, str], host: HostInfo | None = None) -> CellResult:
+             started_at: str, env_vars: dict[str, str], host: HostInfo | None = None,
+             memory_limit_how: str | None = None) -> CellResult:
     """Turn a harness outcome into a CellResult; decide its status from what the process showed."""
     start = outcome.first("start") or {}
     data = outcome.first("data") or {}
@@ -78,11 +80,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             env_hash=prepared.env_hash,
             image=prepared.image,
         ),
-        workload=WorkloadInfo(
-            name=cell.workload, profile=cell.profile, epochs=cell.epochs, batch_size=cell.batch_size,
-            repeat=cell.repeat, seed=cell.seed, train_samples=cell.train_samples,
-            test_samples=cell.test_samples, steps_per_epoch=cell.steps_per_epoch,
-        ),
+        workload=workload_info(cell),
         model=ModelInfo(
             params=model.get("params"),
             deviations=list(model.get("deviations", [])) + list(start.get("deviations", [])),
@@ -114,7 +112,39 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             framework=start.get("threads", {}),
         ),
         host=host or host_info(),
+        limits=limits_info(cell, memory_limit_how),
         error=error,
+    )
+
+
+def workload_info(cell: Cell) -> WorkloadInfo:
+    return WorkloadInfo(
+        name=cell.workload, profile=cell.profile, epochs=cell.epochs, batch_size=cell.batch_size,
+        repeat=cell.repeat, seed=cell.seed, train_samples=cell.train_samples, test_samples=cell.test_samples,
+        steps_per_epoch=cell.steps_per_epoch,
+    )
+
+
+def limits_info(cell: Cell, memory_limit_how: str | None = None) -> LimitsInfo:
+    return LimitsInfo(timeout_s=cell.timeout_s, memory_gb=cell.memory_limit_gb,
+                      memory_enforced_by=memory_limit_how if cell.memory_limit_gb is not None else None)
+
+
+def failure_result(cell: Cell, env: Environment, runtime: str, run_id: str, exc: BaseException, started: str,
+                   attempts: int = 1, log_tail: str | None = None, error_type: str | None = None,
+                   status: Status = "failed") -> CellResult:
+    """The result of a cell that never got to run its workload (environment, container or runtime failure)."""
+    message = str(exc) or type(exc).__name__
+    return CellResult(
+        run_id=run_id, cell_id=cell.cell_id, status=status, reason=message.splitlines()[0],
+        started_at=started, finished_at=now_iso(), attempts=attempts,
+        environment=EnvironmentInfo(name=cell.environment, backend=env.backend, keras_version=env.keras,
+                                    python_version=env.python, runtime=runtime,
+                                    image_data_format=env.image_data_format),
+        workload=workload_info(cell), threads=Threads(requested=cell.threads), host=host_info(),
+        limits=limits_info(cell),
+        error=ErrorInfo(type=error_type or type(exc).__name__, message=message.splitlines()[0],
+                        log_tail=log_tail if log_tail is not None else message),
     )
 
 

@@ -16,13 +16,13 @@ import csv
 import math
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
 import psutil
 
+from orchestrator.gpus import Nvml, NvmlDevice
 from orchestrator.results import CellResult
 
 DEFAULT_HZ = 10.0
@@ -58,120 +58,6 @@ def assigned_gpus(env: Mapping[str, str]) -> list[str] | None:
                 return []
             return items
     return None
-
-
-@dataclass
-class Gpu:
-    """One NVML device: what it is (static) and the metrics it refuses to report (learned once)."""
-
-    index: int
-    handle: Any
-    info: dict[str, Any]
-    unsupported: set[str] = field(default_factory=set)
-    used_by_cell: bool = False
-
-
-class Nvml:
-    """A session with NVML for one cell: the assigned devices, or the reason there are none."""
-
-    def __init__(self, module: ModuleType | None = None, selection: list[str] | None = None) -> None:
-        self.gpus: list[Gpu] = []
-        self.reason: str | None = None
-        self.nvml: Any = module
-        self._initialised = False
-        try:
-            if self.nvml is None:
-                import pynvml
-
-                self.nvml = pynvml
-            self.nvml.nvmlInit()
-            self._initialised = True
-            self.gpus = self._open(selection)
-            if not self.gpus:
-                self.reason = "NVML sees no GPU assigned to this cell" if selection is not None else "NVML sees no GPU"
-        except ImportError:
-            self.reason = "nvidia-ml-py (pynvml) is not installed"
-        except Exception as exc:  # pynvml.NVMLError and its subclasses, e.g. NVMLError_LibraryNotFound
-            self.reason = str(exc) if str(exc).startswith("NVML") else f"NVML: {exc}"
-            self.gpus = []
-
-    @property
-    def available(self) -> bool:
-        return bool(self.gpus)
-
-    def _open(self, selection: list[str] | None) -> list[Gpu]:
-        nv = self.nvml
-        driver = _text(_try(nv.nvmlSystemGetDriverVersion))
-        cuda = _cuda_version(_try(nv.nvmlSystemGetCudaDriverVersion))
-        gpus = []
-        for index in range(nv.nvmlDeviceGetCount()):
-            handle = nv.nvmlDeviceGetHandleByIndex(index)
-            uuid = _text(_try(nv.nvmlDeviceGetUUID, handle))
-            if selection is not None and str(index) not in selection and uuid not in selection:
-                continue
-            memory = _try(nv.nvmlDeviceGetMemoryInfo, handle)
-            capability = _try(nv.nvmlDeviceGetCudaComputeCapability, handle)
-            info = {
-                "index": index,
-                "name": _text(_try(nv.nvmlDeviceGetName, handle)),
-                "uuid": uuid,
-                "memory_total_mb": round(memory.total / 2**20) if memory is not None else None,
-                "compute_capability": f"{capability[0]}.{capability[1]}" if capability else None,
-                "driver": driver,
-                "cuda_driver": cuda,
-            }
-            gpus.append(Gpu(index, handle, info))
-        return gpus
-
-    def read(self, gpu: Gpu) -> dict[str, float | None]:
-        """One reading of a device; a metric the device does not support is None from then on."""
-        nv = self.nvml
-        readers: dict[str, Callable[[], float]] = {
-            "util_percent": lambda: float(nv.nvmlDeviceGetUtilizationRates(gpu.handle).gpu),
-            "memory_used_mb": lambda: nv.nvmlDeviceGetMemoryInfo(gpu.handle).used / 2**20,
-            "power_w": lambda: nv.nvmlDeviceGetPowerUsage(gpu.handle) / 1000.0,
-            "temperature_c": lambda: float(nv.nvmlDeviceGetTemperature(gpu.handle, nv.NVML_TEMPERATURE_GPU)),
-        }
-        values: dict[str, float | None] = {}
-        for name, reader in readers.items():
-            if name in gpu.unsupported:
-                values[name] = None
-                continue
-            try:
-                values[name] = reader()
-            except Exception:  # NVMLError_NotSupported and friends: stop asking
-                gpu.unsupported.add(name)
-                values[name] = None
-        return values
-
-    def pids_on(self, gpu: Gpu) -> set[int]:
-        procs = _try(self.nvml.nvmlDeviceGetComputeRunningProcesses, gpu.handle) or []
-        return {int(p.pid) for p in procs}
-
-    def close(self) -> None:
-        if self._initialised:
-            _try(self.nvml.nvmlShutdown)
-            self._initialised = False
-
-
-def _try(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except Exception:
-        return None
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return None if value is None else str(value)
-
-
-def _cuda_version(value: Any) -> str | None:
-    """NVML gives the CUDA driver API version as an integer like 12040."""
-    if not isinstance(value, int) or value <= 0:
-        return None
-    return f"{value // 1000}.{(value % 1000) // 10}"
 
 
 class ProcessTree:
@@ -274,14 +160,6 @@ class CellMonitor:
         self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
         self._thread.start()
 
-    def follow(self, pid: int) -> None:
-        """Sample the process tree under `pid` from now on, e.g. a container's init process once it exists
-        (a Docker runtime's `docker run` client is not where the work happens)."""
-        try:
-            self.tree = ProcessTree(pid)
-        except psutil.Error:
-            pass
-
     def _loop(self) -> None:
         start = time.thread_time()
         try:
@@ -309,7 +187,7 @@ class CellMonitor:
             self._stop.wait(max(0.0, delay))
 
     def _refresh(self) -> None:
-        tree = self.tree  # read once: follow() may swap it from another thread
+        tree = self.tree
         if tree is None:
             return
         tree.refresh()
@@ -375,7 +253,7 @@ class CellMonitor:
             "error": self._error,
         }
 
-    def _gpu_summary(self, gpu: Gpu) -> dict[str, Any]:
+    def _gpu_summary(self, gpu: NvmlDevice) -> dict[str, Any]:
         util, memory, power, temp = (self._col(f"gpu{gpu.index}_{m}") for m in GPU_METRICS)
         return {
             "index": gpu.index,

@@ -21,7 +21,7 @@ from orchestrator.results import CellResult
 from orchestrator.scheduler import Observer
 from orchestrator.slots import Slot
 
-_OK = ("ok", "unsupported", "skipped")
+_OK = ("ok", "unsupported")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from orchestrator.paths import inside, safe_name
 
 SCHEMA_VERSION = 1
 
-Status = Literal["ok", "failed", "timeout", "unsupported", "skipped"]
+Status = Literal["ok", "failed", "timeout", "unsupported"]
 
 
 class _Model(BaseModel):
@@ -118,6 +118,14 @@ class ErrorInfo(_Model):
     log_tail: str = ""
 
 
+class LimitsInfo(_Model):
+    """The limits a cell ran under, and how the runtime held its memory limit."""
+
+    timeout_s: float | None = None
+    memory_gb: float | None = None
+    memory_enforced_by: str | None = None
+
+
 class CellResult(_Model):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -137,6 +145,7 @@ class CellResult(_Model):
     threads: Threads
     host: HostInfo = Field(default_factory=HostInfo)
     monitor: dict[str, Any] | None = None
+    limits: LimitsInfo | None = None
     error: ErrorInfo | None = None
 
 

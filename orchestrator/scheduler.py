@@ -22,14 +22,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from orchestrator.cells import now_iso
+from orchestrator.cells import failure_result, now_iso
 from orchestrator.errors import InfrastructureError, OrchestratorError
-from orchestrator.host import host_info
 from orchestrator.matrix import Cell
-from orchestrator.results import (
-    CellResult, EnvironmentInfo, ErrorInfo, RunDir, Status, Threads, WorkloadInfo, load_cells,
-)
-from orchestrator.runtimes.base import Prepared, RunContext, Runtime
+from orchestrator.prepared import Prepared, RunContext
+from orchestrator.results import CellResult, RunDir, load_cells
+from orchestrator.runtimes.base import Runtime
 from orchestrator.slots import Slot
 
 OnResult = Callable[[CellResult], None]
@@ -167,9 +165,11 @@ class Scheduler:
                     self._broken[env_name] = (exc, attempt)
                     return None
 
-    def _environment_failure(self, cell: Cell) -> CellResult:
-        exc, attempts = self._broken[cell.environment]
-        return failure_result(cell, self.runtime, self.ctx.run_dir.run_id, exc, now_iso(), attempts)
+    def _failed(self, cell: Cell, exc: BaseException, started: str, attempts: int,
+                log_tail: str | None = None) -> CellResult:
+        env = self.runtime.loaded.matrix.environments[cell.environment]
+        return failure_result(cell, env, self.runtime.name, self.ctx.run_dir.run_id, exc, started, attempts,
+                              log_tail=log_tail)
 
     # ---------------------------------------------------------------- cells
 
@@ -184,7 +184,8 @@ class Scheduler:
                 with self._locks_guard:
                     self._broken.pop(cell.environment, None)
                 return None
-            return self._environment_failure(cell)
+            exc, attempts = self._broken[cell.environment]
+            return self._failed(cell, exc, now_iso(), attempts)
         ctx = replace(self.ctx, slot=slot, cancel=self.cancel)
         attempt = 0
         while True:
@@ -194,11 +195,10 @@ class Scheduler:
                 result = self.runtime.run_cell(cell, prepared, ctx)
             except InfrastructureError as exc:
                 if attempt > self.retries or not self._pause_before_retry(cell.cell_id, exc, attempt):
-                    return failure_result(cell, self.runtime, self.ctx.run_dir.run_id, exc, started, attempt)
+                    return self._failed(cell, exc, started, attempt)
                 continue
             except Exception as exc:  # a bug in a runtime must not end the run: record it with its traceback
-                return failure_result(cell, self.runtime, self.ctx.run_dir.run_id, exc, started, attempt,
-                                      log_tail=traceback.format_exc()[-6000:])
+                return self._failed(cell, exc, started, attempt, log_tail=traceback.format_exc()[-6000:])
             # A runtime that retries by itself (Ray) reports its own attempts; add ours.
             return result.model_copy(update={"attempts": result.attempts + attempt - 1})
 
@@ -209,34 +209,6 @@ class Scheduler:
         self.observer.on_note(f"{what}: infrastructure failure on attempt {attempt} ({first}); "
                               f"retrying in {delay:g} s")
         return not self.cancel.wait(delay)
-
-
-def failure_result(cell: Cell, runtime: Runtime, run_id: str, exc: BaseException, started: str,
-                   attempts: int = 1, log_tail: str | None = None, error_type: str | None = None,
-                   status: Status = "failed") -> CellResult:
-    """The result of a cell that never got to run its workload (environment, container or runtime failure)."""
-    env = runtime.loaded.matrix.environments[cell.environment]
-    message = str(exc) or type(exc).__name__
-    return CellResult(
-        run_id=run_id, cell_id=cell.cell_id, status=status, reason=message.splitlines()[0],
-        started_at=started, finished_at=now_iso(), attempts=attempts,
-        environment=EnvironmentInfo(name=cell.environment, backend=env.backend, keras_version=env.keras,
-                                    python_version=env.python, runtime=runtime.name,
-                                    image_data_format=env.image_data_format),
-        workload=WorkloadInfo(name=cell.workload, profile=cell.profile, epochs=cell.epochs,
-                              batch_size=cell.batch_size, repeat=cell.repeat, seed=cell.seed,
-                              train_samples=cell.train_samples, test_samples=cell.test_samples,
-                              steps_per_epoch=cell.steps_per_epoch),
-        threads=Threads(requested=cell.threads), host=host_info(),
-        error=ErrorInfo(type=error_type or type(exc).__name__, message=message.splitlines()[0],
-                        log_tail=log_tail if log_tail is not None else message),
-    )
-
-
-def environment_failure(cell: Cell, runtime: Runtime, run_id: str, exc: OrchestratorError,
-                        started: str) -> CellResult:
-    """The result of a cell whose environment could not be prepared (kept for callers of the first version)."""
-    return failure_result(cell, runtime, run_id, exc, started)
 
 
 # ---------------------------------------------------------------- resume
@@ -284,5 +256,4 @@ def _parameters_changed(cell: Cell, result: CellResult) -> str | None:
     return f"its parameters changed since ({', '.join(changed)})" if changed else None
 
 
-__all__ = ["Scheduler", "Observer", "Prepared", "ResumePlan", "environment_failure", "failure_result",
-           "resume_plan"]
+__all__ = ["Scheduler", "Observer", "Prepared", "ResumePlan", "failure_result", "resume_plan"]

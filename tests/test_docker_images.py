@@ -222,3 +222,55 @@ def test_doctor_without_engine_or_gpu(repo: Path, tmp_path: Path) -> None:
         assert "compute capability" in proc.stdout
     assert "--runtime auto would choose: local" in proc.stdout
     assert "keras3-jax" in proc.stdout and "nvidia/cuda:12" in proc.stdout and ">= 5.2" in proc.stdout
+
+
+def test_container_carries_the_memory_limit_and_its_owner(repo: Path, tmp_path: Path) -> None:
+    """memory_limit_gb becomes the container's limit (swap included); labels name run, cell and orchestrator."""
+    import os as _os
+
+    from orchestrator.runtimes.docker import WATCHDOG, _owner_gone, owner_label, watched
+
+    loaded = load_matrix(repo / "tests" / "workloads" / "matrix.yaml")
+    cell = next(c for c in expand(loaded, profile="test", workloads=["memhog"]))
+    prepared = Prepared("keras3-jax", loaded.matrix.environments["keras3-jax"], "abc", EnvPaths(tmp_path), "3.11.2",
+                        image="orchestrate/keras3-jax:cpu-abc")
+    ctx = RunContext(run_dir=RunDir(tmp_path, "r"), data_dir=None)
+    options = container_options(prepared, cell, ctx, None, container_env(prepared, cell, None), "docker")
+    assert options["mem_limit"] == options["memswap_limit"] == 2**30
+    labels = options["labels"]
+    assert labels["org.orchestrate.run"] == "r" and labels["org.orchestrate.cell"] == cell.cell_id
+    assert labels["org.orchestrate.owner"].split(":")[1] == str(_os.getpid())
+    assert options["stdin_open"] is True  # the watchdog's lifeline
+    assert not _owner_gone(owner_label())  # this process is alive
+    host = owner_label().split(":")[0]
+    assert _owner_gone(f"{host}:{_os.getpid()}:1.00")  # same PID, another start time: a reused PID, gone
+    assert not _owner_gone("another-host:1:1.00")  # another machine's container is not ours to judge
+    assert watched(["python", "h.py"]) == ["python", "-c", WATCHDOG, "python", "h.py"]
+    sleepy = expand(loaded, profile="test", workloads=["sleepy"])[0]
+    assert "mem_limit" not in container_options(prepared, sleepy, ctx, None, {}, "docker")
+
+
+def test_watchdog_passes_exit_codes_and_kills_its_child_when_stdin_closes() -> None:
+    """The container's first process, run here with this Python: a signal death becomes 128 + signal (as
+    Docker reports it), and a closed stdin (the orchestrator gone) kills the harness at once."""
+    import subprocess
+    import sys
+    import time
+
+    from orchestrator.runtimes.docker import watched
+
+    def exit_code(code: str) -> int:
+        proc = subprocess.Popen(watched([sys.executable, "-c", code]), stdin=subprocess.PIPE)  # stdin held open
+        try:
+            return proc.wait(timeout=30)
+        finally:
+            proc.stdin.close()  # type: ignore[union-attr]
+
+    assert exit_code("import os; os.abort()") == 128 + 6  # SIGABRT
+    assert exit_code("import sys; sys.exit(3)") == 3
+    hangs = subprocess.Popen(watched([sys.executable, "-c", "import time; time.sleep(60)"]), stdin=subprocess.PIPE)
+    time.sleep(0.5)
+    started = time.monotonic()
+    hangs.stdin.close()  # type: ignore[union-attr]
+    assert hangs.wait(timeout=10) == 128 + 9  # SIGKILL
+    assert time.monotonic() - started < 5

@@ -179,18 +179,6 @@ def test_run_refuses_a_bad_monitor_rate(repo: Path, capsys: pytest.CaptureFixtur
     assert "--monitor-hz -1" in capsys.readouterr().err
 
 
-def test_follow_moves_the_sampling_to_another_process_tree(tmp_path: Path) -> None:
-    """A runtime whose first PID is only a client (docker run) follows the real work once it exists."""
-    mon = CellMonitor(tmp_path / "followed.monitor.csv", hz=20, nvml_module=fake_pynvml({}, []))
-    mon.watch(None)  # GPUs only, until the cell's process is known
-    proc = run_busy_tree()
-    mon.follow(proc.pid)
-    proc.wait()
-    summary = mon.stop()
-    assert summary["cpu"]["peak_rss_mb"] >= 120 and summary["cpu"]["max_processes"] == 2
-    assert summary["gpus"][0]["util_max_percent"] == 60
-
-
 def test_a_sampling_failure_ends_sampling_but_not_the_cell(tmp_path: Path) -> None:
     nv = fake_pynvml({}, [])
     mon = CellMonitor(tmp_path / "broken.monitor.csv", hz=20, nvml_module=nv)
@@ -198,3 +186,16 @@ def test_a_sampling_failure_ends_sampling_but_not_the_cell(tmp_path: Path) -> No
     mon.watch(None)
     summary = mon.stop()
     assert summary["error"] == "sampling stopped early: OSError: [Errno 28] No space left on device"
+
+
+def test_the_machine_probe_reads_gpus_through_the_monitors_nvml_layer() -> None:
+    """One NVML layer (orchestrator/gpus.py): the probe behind slots and doctor sees what the monitor sees."""
+    from orchestrator.gpus import probe_gpus
+
+    calls: list[str] = []
+    probe = probe_gpus(fake_pynvml({}, calls))
+    assert [(g.index, g.name, g.compute_capability, g.memory_gb) for g in probe.gpus] == [
+        (0, "Tesla K80", 3.7, 12.0), (1, "NVIDIA H100", 9.0, 12.0)]
+    assert probe.driver == "550.54.15" and probe.cuda_driver == "12.4"
+    assert calls == ["init", "shutdown"]  # the session is closed again
+    assert "2 GPU(s), driver 550.54.15: 0: Tesla K80 (compute capability 3.7)" in probe.summary

@@ -39,7 +39,7 @@ def test_threads_default_to_the_cores_of_a_slot(repo: Path) -> None:
     cells = expand(loaded, workloads=["sleepy", "hangs", "memhog"], threads=3)
     assert {c.threads for c in cells} == {3}
     by_name = {c.workload: c for c in cells}
-    assert by_name["hangs"].timeout_s == 15 and by_name["sleepy"].timeout_s == 120
+    assert by_name["hangs"].timeout_s == 40 and by_name["sleepy"].timeout_s == 120
     assert by_name["memhog"].memory_limit_gb == 1.0 and by_name["sleepy"].memory_limit_gb is None
     assert expand(loaded, workloads=["hangs"], timeout_s=3)[0].timeout_s == 3  # --timeout overrides
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.environments import cache_dir
+from orchestrator import runtimes
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import LoadedMatrix
 from orchestrator.runtimes.base import Runtime
@@ -15,26 +16,12 @@ from orchestrator.runtimes.base import Runtime
 
 def make_runtime(kind: str, loaded: LoadedMatrix, cache: str | None, console: Console) -> Runtime:
     """The runtime named by --runtime; `auto` is docker where an engine with GPUs is present, else local."""
-    from orchestrator.runtimes.local import LocalRuntime
-
     root = cache_dir(cache, loaded)
     log = lambda message: console.print(message, style="dim", markup=False, highlight=False)  # noqa: E731
-    if kind == "auto":
-        from orchestrator.runtimes.docker import auto_runtime
-
-        kind, why = auto_runtime()
-        console.print(f"runtime: {kind} (--runtime auto: {why})", markup=False, highlight=False)
-    if kind == "local":
-        return LocalRuntime(loaded, root, log)
-    if kind == "docker":
-        from orchestrator.runtimes.docker import DockerRuntime
-
-        return DockerRuntime(loaded, root, log)
-    if kind == "ray":
-        from orchestrator.runtimes.ray import RayRuntime
-
-        return RayRuntime(loaded, root, log)
-    raise ConfigError(f"--runtime {kind}: unknown runtime; choose from: auto, local, docker, ray")
+    name, why = runtimes.resolve(kind)
+    if why is not None:
+        console.print(f"runtime: {name} (--runtime {kind}: {why})", markup=False, highlight=False)
+    return runtimes.create_runtime(name, loaded, root, log)
 
 
 def data_dir(explicit: str | None) -> Path | None:

@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                       " To continue, run:", highlight=False)
         console.print(resume_command(args, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)
         return 130
-    return 0 if all(r.status in ("ok", "unsupported", "skipped") for r in kept + results) else 1
+    return 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
 
 
 def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:

@@ -9,7 +9,7 @@ from orchestrator.report import article
 from orchestrator.results import CellResult
 from orchestrator.stats import Comparison, Group
 
-_STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "unsupported": "yellow", "skipped": "dim"}
+_STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "unsupported": "yellow"}
 
 
 def _num(value: float | None, fmt: str = "{:.2f}") -> str:

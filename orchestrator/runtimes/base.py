@@ -1,60 +1,64 @@
-"""The one interface every runtime offers: prepare an environment once, run cells in it."""
+"""The one interface every runtime offers, and the one pipeline every cell goes through.
+
+A cell runs the same way on every runtime: its spec is written, the monitor starts, the harness process runs
+until it exits, passes its timeout, exceeds its memory limit or is cancelled, and the CellResult is assembled
+from its events with the monitor's summary. All of that happens here, once. A runtime supplies only how the
+harness process starts and stops (`_execute`), the environment it gets and the paths it sees (`_cell_env`,
+`_interpreter`, `_dataset_cache`), and how an environment is prepared (`_prepare`).
+"""
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from orchestrator.environments import EnvPaths
-from orchestrator.matrix import Cell, Environment, LoadedMatrix
-from orchestrator.results import CellResult, RunDir
+from orchestrator import workload_files
+from orchestrator.cell_process import HarnessOutcome, Limits
+from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
+from orchestrator.matrix import Cell, LoadedMatrix
+from orchestrator.monitor import CellMonitor
+from orchestrator.prepared import Prepared, RunContext
+from orchestrator.results import CellResult, write_json_atomic
 from orchestrator.slots import Slot, gpu_count, plan_slots
 
 Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """An environment that is ready to run cells."""
+class HarnessLaunch:
+    """One harness process to start, as the pipeline decided it; a runtime carries it out."""
 
-    name: str
-    environment: Environment
-    env_hash: str
-    paths: EnvPaths
-    python_version: str
-    packages: dict[str, str] = field(default_factory=dict)
-    reused: bool = False
-    image: str | None = None
+    cell: Cell
+    prepared: Prepared
+    ctx: RunContext
+    command: list[str]
+    env: dict[str, str]
+    events_path: Path
+    log_path: Path
+    on_start: Callable[[int | None], None] | None = None  # called with the host PID of the cell's process tree
 
-
-@dataclass(frozen=True)
-class RunContext:
-    """What a cell run needs beyond the cell: where results go and where data lives.
-
-    The scheduler gives each cell a copy with its `slot` (the GPU it may see, the cores it is pinned to) and
-    the run's `cancel` flag (set on a second Ctrl-C: stop the cell now). A runtime applies both.
-    """
-
-    run_dir: RunDir
-    data_dir: Path | None
-    monitor_hz: float = 10.0
-    slot: Slot | None = None
-    cancel: threading.Event | None = None
+    @property
+    def limits(self) -> Limits:
+        """The cell's memory limit, its slot's cores and the run's cancel flag."""
+        slot = self.ctx.slot
+        return Limits(memory_gb=self.cell.memory_limit_gb, cpus=slot.cpus if slot else (), cancel=self.ctx.cancel)
 
 
 class Runtime(ABC):
-    """A way to prepare environments and run cells in them (local virtualenv, Docker, ...)."""
+    """A way to prepare environments and run cells in them (local virtualenv, Docker, Ray)."""
 
     name: str = "base"
+    memory_limit_how: str = "resident memory of the cell's process tree, sampled by the host every 0.2 s"
 
     def __init__(self, loaded: LoadedMatrix, cache: Path, log: Log | None = None) -> None:
         self.loaded = loaded
         self.cache = cache
         self.log: Log = log or (lambda message: None)
         self._prepared: dict[str, Prepared] = {}
+
+    # ---------------------------------------------------------------- environments
 
     def prepare(self, env_name: str, force: bool = False) -> Prepared:
         """Prepare an environment once per runtime object; reuse it when nothing that defines it changed."""
@@ -66,13 +70,63 @@ class Runtime(ABC):
     def _prepare(self, env_name: str, force: bool) -> Prepared:
         """Build (or reuse) the environment."""
 
-    @abstractmethod
+    # ---------------------------------------------------------------- the pipeline of one cell
+
     def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
         """Run one cell to completion (or timeout) and return its result; never raise for a cell's failure.
 
         Raise InfrastructureError when the machinery failed (e.g. a container did not start): the scheduler
         retries those.
         """
+        spec_path, events_path, log_path = spec_paths(ctx.run_dir.logs_dir, cell)
+        data_dir = str(ctx.data_dir) if ctx.data_dir else None
+        write_json_atomic(spec_path, make_spec(cell, prepared, self.loaded, data_dir, self._dataset_cache(prepared)))
+        env_vars = self._cell_env(cell, prepared, ctx)
+        started = now_iso()
+        unfit = self._unfit(prepared, ctx)
+        if unfit:  # nothing is started: the result says why this environment cannot run here
+            outcome = HarnessOutcome.unsupported(unfit)
+            return self._assemble(cell, prepared, outcome, ctx, started, env_vars)
+        command = [self._interpreter(prepared), str(workload_files.harness_path()),
+                   "--spec", str(spec_path), "--events", str(events_path)]
+        monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
+        launch = HarnessLaunch(cell, prepared, ctx, command, env_vars, events_path, log_path,
+                               on_start=monitor.watch if monitor else None)
+        try:
+            outcome = self._execute(launch)
+        finally:
+            if monitor:
+                monitor.stop()
+        result = self._assemble(cell, prepared, outcome, ctx, started, env_vars)
+        return monitor.apply(result) if monitor else result
+
+    def _assemble(self, cell: Cell, prepared: Prepared, outcome: HarnessOutcome, ctx: RunContext, started: str,
+                  env_vars: dict[str, str]) -> CellResult:
+        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars,
+                        memory_limit_how=self.memory_limit_how)
+
+    def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:
+        """Start the harness, wait until it exits, passes the cell's timeout, exceeds its memory limit or is
+        cancelled (stopping it then), and return what it left behind."""
+        raise NotImplementedError(f"the {self.name} runtime runs cells by its own run_cell")
+
+    def _cell_env(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> dict[str, str]:
+        """The harness process's environment variables."""
+        raise NotImplementedError
+
+    def _interpreter(self, prepared: Prepared) -> str:
+        """The Python that runs the harness, as the harness process sees it."""
+        return str(prepared.paths.python)
+
+    def _dataset_cache(self, prepared: Prepared) -> str:
+        """Where the harness caches downloaded datasets, as it sees that folder."""
+        return str(self.cache / "datasets")
+
+    def _unfit(self, prepared: Prepared, ctx: RunContext) -> str | None:
+        """Why this environment cannot run on the cell's slot (None: it can)."""
+        return None
+
+    # ---------------------------------------------------------------- slots and lifetime
 
     def slots(self, requested: int | None) -> list[Slot]:
         """Where cells can run at once: one slot per GPU of this machine, else `requested` CPU slots (default 1)."""
@@ -83,3 +137,6 @@ class Runtime(ABC):
 
     def close(self) -> None:
         """Release what the runtime holds (a cluster connection); called once at the end of a run."""
+
+
+__all__ = ["HarnessLaunch", "Log", "Prepared", "RunContext", "Runtime"]

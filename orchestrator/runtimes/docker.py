@@ -9,6 +9,9 @@
   writable mount, the image's root filesystem is read-only (caches and /tmp are tmpfs), the network is `none`,
   never privileged; a GPU cell gets a device request for its one assigned GPU. Host paths are mounted at the same
   paths, so a result names the same files whichever runtime made it.
+- The cell's timeout and the run's cancel flag stop its container; its memory limit is the container's. Every
+  container is labelled with its run, cell and owner (this orchestrator's host, PID and start time); a watchdog in
+  the container ends the cell when the orchestrator is gone, and the next run removes such containers.
 """
 
 from __future__ import annotations
@@ -16,23 +19,26 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
 import tarfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, NoReturn
+
+import psutil
 
 from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, read_events, tail
-from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
+from orchestrator.cells import now_iso
 from orchestrator.environments import EnvPaths, cell_process_env
 from orchestrator.errors import ContainerEngineError, EnvironmentBuildError, InfrastructureError
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
 from orchestrator.matrix import Cell, LoadedMatrix
-from orchestrator.monitor import CellMonitor
-from orchestrator.results import CellResult, write_json_atomic
-from orchestrator.runtimes.base import Log, Prepared, RunContext, Runtime
+from orchestrator.prepared import Prepared, RunContext
+from orchestrator.runtimes.base import HarnessLaunch, Log, Runtime
 from orchestrator.runtimes.local import _parse_freeze
 
 LABEL = "org.orchestrate"
@@ -40,6 +46,7 @@ ENGINE_TIMEOUT_S = 10  # to find out whether an engine answers
 API_TIMEOUT_S = 300  # for each later call (removing a container can be slow on a loaded machine); builds: none
 _CONTAINER_PATHS = EnvPaths(Path(IMAGE_ROOT))
 _TMPFS = "rw,exec,nosuid,nodev,mode=1777"
+_POLL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,7 @@ def auto_runtime() -> tuple[str, str]:
 
 class DockerRuntime(Runtime):
     name = "docker"
+    memory_limit_how = "the container's memory limit (cgroup, swap included): the kernel stops the cell there"
 
     def __init__(self, loaded: LoadedMatrix, cache: Path, log: Log | None = None,
                  variant: Variant | None = None, gpus: GpuProbe | None = None) -> None:
@@ -146,6 +154,7 @@ class DockerRuntime(Runtime):
     def client(self) -> Any:
         if self._client is None:
             self._client = connect()
+            self.reap_orphans()
         return self._client
 
     @property
@@ -274,33 +283,14 @@ class DockerRuntime(Runtime):
             container.remove(force=True)
 
     # -- cells ----------------------------------------------------------------------------------------------
-    def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
-        spec_path, events_path, log_path = spec_paths(ctx.run_dir.logs_dir, cell)
-        spec = make_spec(cell, prepared, self.loaded, _str(ctx.data_dir), f"{IMAGE_ROOT}/cache/datasets")
-        write_json_atomic(spec_path, spec)
-        device = self._device(ctx)
-        env_vars = container_env(prepared, cell, device)
-        started = now_iso()
-        unfit = self._gpu_unfit(prepared, device)
-        if unfit:
-            outcome = HarnessOutcome(returncode=0, timed_out=False, wall_s=0.0,
-                                     events=[{"event": "unsupported", "reason": unfit}])
-        else:
-            command = ["python", str(workload_files.harness_path()), "--spec", str(spec_path),
-                       "--events", str(events_path)]
-            options = container_options(prepared, cell, ctx, device, env_vars, self.name,
-                                        extra_workloads=self.loaded.workloads_dir)
-            # Samples the assigned GPU (NVIDIA_VISIBLE_DEVICES) and the container's processes, seen from the host.
-            monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
-            try:
-                outcome = self._run_container(command, options, events_path, log_path, cell.timeout_s,
-                                              on_start=monitor.watch if monitor else None)
-            finally:
-                if monitor:
-                    monitor.stop()
-            result = assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
-            return monitor.apply(result) if monitor else result
-        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
+    def _cell_env(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> dict[str, str]:
+        return container_env(prepared, cell, self._device(ctx))
+
+    def _interpreter(self, prepared: Prepared) -> str:
+        return "python"
+
+    def _dataset_cache(self, prepared: Prepared) -> str:
+        return f"{IMAGE_ROOT}/cache/datasets"
 
     def _device(self, ctx: RunContext) -> str | None:
         if self.variant != "gpu":
@@ -309,8 +299,9 @@ class DockerRuntime(Runtime):
             return str(ctx.slot.gpu)
         return "0"
 
-    def _gpu_unfit(self, prepared: Prepared, device: str | None) -> str | None:
+    def _unfit(self, prepared: Prepared, ctx: RunContext) -> str | None:
         """Why this environment's image cannot use the assigned GPU (None when it can, or when unknown)."""
+        device = self._device(ctx)
         if device is None or not self.gpus or not self.gpus.gpus:
             return None
         gpu = next((g for g in self.gpus.gpus if device in (str(g.index), g.uuid)), None)
@@ -319,45 +310,144 @@ class DockerRuntime(Runtime):
         fit = gpu_fit(make_recipe(self.loaded, prepared.name, "gpu"), gpu.name, gpu.compute_capability)
         return None if fit.ok else f"{prepared.name}: {fit.reason}"
 
-    def _run_container(self, command: list[str], options: dict[str, Any], events_path: Path, log_path: Path,
-                       timeout_s: float, on_start: Callable[[int | None], None] | None = None) -> HarnessOutcome:
+    def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:
+        """One container per cell, watched from here: it is stopped at the cell's timeout or on cancel, the
+        kernel holds its memory limit, and it dies by itself when this process does (see `WATCHDOG`)."""
         import docker
-        import requests
 
-        events_path.unlink(missing_ok=True)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        options = container_options(launch.prepared, launch.cell, launch.ctx, self._device(launch.ctx), launch.env,
+                                    self.name, extra_workloads=self.loaded.workloads_dir)
+        launch.events_path.unlink(missing_ok=True)
+        launch.log_path.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        timed_out = False
-        notes: list[str] = []
         try:
-            container = self.client.containers.create(options.pop("image"), command=command, **options)
+            container = self.client.containers.create(options.pop("image"), command=watched(launch.command),
+                                                      **options)
         except docker.errors.DockerException as exc:
-            return _failed_to_start(f"container could not be created: {exc}", start, log_path)
+            _failed_to_start(f"container could not be created: {exc}", launch.log_path)
+        lifeline = None
         try:
             try:
+                lifeline = self.client.api.attach_socket(container.id, params={"stdin": 1, "stream": 1})
                 container.start()
             except docker.errors.DockerException as exc:
-                return _failed_to_start(f"container could not start: {exc}", start, log_path)
-            if on_start:
-                on_start(_container_pid(container))
-            try:
-                status = container.wait(timeout=timeout_s)
-            except (requests.exceptions.RequestException, OSError):
-                timed_out = True
+                _failed_to_start(f"container could not start: {exc}", launch.log_path)
+            if launch.on_start:
+                launch.on_start(_container_pid(container))
+            stop_reason = _wait(container, start + launch.cell.timeout_s, launch.limits.cancel)
+            if stop_reason:
                 _stop(container)
-                status = container.wait(timeout=60)
-            returncode = int(status.get("StatusCode", -1))
+            returncode = int(container.wait(timeout=60).get("StatusCode", -1))
             container.reload()
-            if container.attrs.get("State", {}).get("OOMKilled"):
-                notes.append("the container was killed for exceeding its memory (OOMKilled)")
-            log_path.write_bytes(container.logs(stdout=True, stderr=True) + "".join(
-                f"\n[orchestrate] {n}\n" for n in notes).encode())
+            oom_killed = bool(container.attrs.get("State", {}).get("OOMKilled"))
+            note = "\n[orchestrate] the container was killed for exceeding its memory (OOMKilled)\n" if oom_killed else ""
+            launch.log_path.write_bytes(container.logs(stdout=True, stderr=True) + note.encode())
         finally:
+            _close(lifeline)
             container.remove(force=True)
-        wall = time.perf_counter() - start
-        return HarnessOutcome(returncode=returncode, timed_out=timed_out, wall_s=wall,
-                              events=read_events(events_path), log_tail=tail(log_path),
-                              signal_name=_signal_name(returncode))
+        over_memory = oom_killed and launch.cell.memory_limit_gb is not None and not stop_reason
+        return HarnessOutcome(
+            returncode=returncode, timed_out=stop_reason == "timeout", wall_s=time.perf_counter() - start,
+            events=read_events(launch.events_path), log_tail=tail(launch.log_path),
+            signal_name=_signal_name(returncode), cancelled=stop_reason == "cancelled",
+            memory_exceeded_gb=launch.cell.memory_limit_gb if over_memory else None,
+        )
+
+    # -- orphans --------------------------------------------------------------------------------------------
+    def reap_orphans(self) -> list[str]:
+        """Remove the cell containers of orchestrators on this host that are gone (a `kill -9`, a lost VM
+        session); their labels name the orchestrator's host and process. Returns the names removed."""
+        import docker
+
+        removed = []
+        for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.owner"}):
+            if not _owner_gone(container.labels.get(f"{LABEL}.owner", "")):
+                continue
+            try:
+                container.remove(force=True)
+                removed.append(container.name)
+            except docker.errors.DockerException as exc:
+                self.log(f"docker: could not remove {container.name}, left by an orchestrator that is gone: {exc}")
+        if removed:
+            self.log(f"docker: removed {len(removed)} container(s) left by orchestrators that are gone: "
+                     f"{', '.join(removed)}")
+        return removed
+
+
+# The container's first process (under docker-init): runs the harness as its child and kills it when its stdin
+# closes. The orchestrator holds the other end (an attached stdin, closed once by the engine when that
+# connection drops), so a cell's container ends within a second of a SIGKILLed orchestrator. SIGTERM (docker
+# stop) is passed on to the harness. Python 3.6-compatible: it runs in every image.
+WATCHDOG = """
+import os, signal, subprocess, sys, threading
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL)
+def lifeline():
+    try:
+        while os.read(0, 65536):
+            pass
+    except OSError:
+        pass
+    child.kill()
+threading.Thread(target=lifeline, daemon=True).start()
+signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
+code = child.wait()
+sys.exit(128 - code if code < 0 else code)
+"""
+
+
+def watched(command: list[str]) -> list[str]:
+    """`command` run under the watchdog (the interpreter named first in `command` runs it too)."""
+    return [command[0], "-c", WATCHDOG, *command]
+
+
+def owner_label() -> str:
+    """This orchestrator, as a label value: host, PID and the PID's start time (a reused PID is not us)."""
+    me = psutil.Process()
+    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.2f}"
+
+
+def _owner_gone(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid, _, created = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's orchestrator (a shared engine): not ours to judge
+    try:
+        return f"{psutil.Process(int(pid)).create_time():.2f}" != created
+    except psutil.Error:
+        return True
+
+
+def _wait(container: Any, deadline: float, cancel: threading.Event | None) -> str | None:
+    """Wait for the container to exit; "timeout" or "cancelled" when it must be stopped instead."""
+    while _running(container):
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        if time.perf_counter() >= deadline:
+            return "timeout"
+        if cancel is not None:
+            cancel.wait(_POLL_S)
+        else:
+            time.sleep(_POLL_S)
+    return None
+
+
+def _running(container: Any) -> bool:
+    import docker
+
+    try:
+        container.reload()
+    except docker.errors.NotFound:
+        return False
+    return bool(container.attrs.get("State", {}).get("Running"))
+
+
+def _close(lifeline: Any) -> None:
+    if lifeline is None:
+        return
+    try:
+        getattr(lifeline, "_sock", lifeline).close()
+    except OSError:
+        pass
 
 
 def _container_pid(container: Any) -> int | None:
@@ -410,9 +500,14 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
         "privileged": False,
         "user": f"{os.getuid()}:{os.getgid()}",
         "labels": {f"{LABEL}.run": ctx.run_dir.run_id, f"{LABEL}.cell": cell.cell_id,
-                   f"{LABEL}.runtime": runtime_name},
+                   f"{LABEL}.runtime": runtime_name, f"{LABEL}.owner": owner_label()},
         "init": True,
+        # The watchdog's lifeline; with it the SDK sets StdinOnce: the engine closes the container's stdin when
+        # the orchestrator's attached connection drops.
+        "stdin_open": True,
     }
+    if cell.memory_limit_gb is not None:  # the kernel holds it; swap counts against it too
+        options["mem_limit"] = options["memswap_limit"] = int(cell.memory_limit_gb * 2**30)
     if ctx.slot is not None and ctx.slot.cpus:
         options["cpuset_cpus"] = ",".join(str(c) for c in ctx.slot.cpus)
     if device is not None:
@@ -447,15 +542,10 @@ def _signal_name(returncode: int) -> str | None:
     return None
 
 
-def _failed_to_start(message: str, start: float, log_path: Path) -> HarnessOutcome:
+def _failed_to_start(message: str, log_path: Path) -> NoReturn:
     """A container that did not start is an infrastructure failure: the scheduler retries the cell."""
-    del start
     log_path.write_text(message + "\n")
     raise InfrastructureError(message)
-
-
-def _str(path: Path | None) -> str | None:
-    return str(path) if path else None
 
 
 __all__ = ["DockerRuntime", "EngineProbe", "auto_runtime", "choose_variant", "connect", "container_env",

@@ -13,17 +13,17 @@ import time
 from pathlib import Path
 
 from orchestrator import workload_files
-from orchestrator.cell_process import Limits, run_process, tail
-from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
+from orchestrator.cell_process import HarnessOutcome, run_process, tail
+from orchestrator.cells import now_iso
 from orchestrator.environments import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
-from orchestrator.monitor import CellMonitor
-from orchestrator.results import CellResult, write_json_atomic
-from orchestrator.runtimes.base import Prepared, RunContext, Runtime
+from orchestrator.prepared import Prepared, RunContext
+from orchestrator.results import write_json_atomic
+from orchestrator.runtimes.base import HarnessLaunch, Runtime
 
 # Newer pips refuse these interpreters, and newer setuptools/wheel need newer Pythons: the last releases
 # that support each old interpreter. pip itself must be upgraded: Python 3.6's bundled pip 18.1 cannot
@@ -91,30 +91,15 @@ class LocalRuntime(Runtime):
             shutil.rmtree(paths.venv, ignore_errors=True)
             raise
 
-    def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
-        spec_path, events_path, log_path = spec_paths(ctx.run_dir.logs_dir, cell)
-        spec = make_spec(cell, prepared, self.loaded, _str(ctx.data_dir), str(self.cache / "datasets"))
-        write_json_atomic(spec_path, spec)
+    def _cell_env(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> dict[str, str]:
         env_vars = cell_process_env(prepared.paths, prepared.environment, cell.threads, cell.seed)
         env_vars.update(ctx.slot.env() if ctx.slot else {})
-        command = [str(prepared.paths.python), str(workload_files.harness_path()),
-                   "--spec", str(spec_path), "--events", str(events_path)]
-        started = now_iso()
-        limits = Limits(memory_gb=cell.memory_limit_gb, cpus=ctx.slot.cpus if ctx.slot else (), cancel=ctx.cancel)
-        monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
-        try:
-            outcome = run_process(command, env_vars, events_path, log_path, cell.timeout_s,
-                                  cwd=workload_files.workloads_dir(), limits=limits,
-                                  on_start=monitor.watch if monitor else None)
-        finally:
-            if monitor:
-                monitor.stop()
-        result = assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars)
-        return monitor.apply(result) if monitor else result
+        return env_vars
 
-
-def _str(path: Path | None) -> str | None:
-    return str(path) if path else None
+    def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:
+        """A child process in its own process group, pinned to the slot's cores, dying with its parent."""
+        return run_process(launch.command, launch.env, launch.events_path, launch.log_path, launch.cell.timeout_s,
+                           cwd=workload_files.workloads_dir(), limits=launch.limits, on_start=launch.on_start)
 
 
 def _reuse(paths: EnvPaths, env_name: str, env: Environment, digest: str) -> Prepared | None:

@@ -33,12 +33,13 @@ from typing import Any, Iterator
 
 import yaml
 
-from orchestrator.cells import now_iso, spec_paths
+from orchestrator.cells import failure_result, now_iso, spec_paths
 from orchestrator.environments import env_paths
 from orchestrator.errors import ConfigError, InfrastructureError, OrchestratorError
 from orchestrator.matrix import Cell, LoadedMatrix, default_threads, load_matrix
 from orchestrator.results import CellResult, RunDir, Status, write_json_atomic
-from orchestrator.runtimes.base import Log, Prepared, RunContext, Runtime
+from orchestrator.prepared import Prepared, RunContext
+from orchestrator.runtimes.base import Log, Runtime
 from orchestrator.slots import Slot
 
 SLOT_RESOURCE = "slot"
@@ -137,6 +138,8 @@ class RayRuntime(Runtime):
         return Prepared(env_name, env, "prepared-on-each-node", env_paths(self.cache, env_name), env.python)
 
     def run_cell(self, cell: Cell, prepared: Prepared, ctx: RunContext) -> CellResult:
+        """Send the cell to a node, where the one pipeline runs it (the node's LocalRuntime.run_cell); bring its
+        result, spec, events, log and monitor series back. Cancel and the Ray-side deadline are watched here."""
         ray = _ray()
         if not self._task_options:
             self.slots(None)
@@ -146,6 +149,7 @@ class RayRuntime(Runtime):
             "bundle": self._bundle, "cell": cell.model_dump(mode="json"), "run_id": ctx.run_dir.run_id,
             "cache_dir": str(self.cache), "data_dir": str(ctx.data_dir) if ctx.data_dir else None,
             "threads_from_node": self.loaded.matrix.threads is None, "attempt_key": key,
+            "monitor_hz": ctx.monitor_hz,
         }
         if self._remote is None:
             self._remote = ray.remote(run_on_node)
@@ -153,7 +157,8 @@ class RayRuntime(Runtime):
             name=cell.cell_id, max_retries=self.loaded.matrix.retries, retry_exceptions=False, **self._task_options)
         started = now_iso()
         ref = remote.remote(payload, ledger)
-        deadline = time.monotonic() + BUILD_ALLOWANCE_S + cell.timeout_s * (self.loaded.matrix.retries + 1)
+        allowance_s = BUILD_ALLOWANCE_S + cell.timeout_s * (self.loaded.matrix.retries + 1)
+        deadline = time.monotonic() + allowance_s
         while True:
             ready, _ = ray.wait([ref], timeout=_POLL_S)
             if ready:
@@ -165,7 +170,9 @@ class RayRuntime(Runtime):
             if time.monotonic() > deadline:
                 ray.cancel(ref, force=True)
                 return self._lost(cell, ctx, started, "Timeout",
-                                  f"Ray task of {cell.cell_id} did not end within {deadline:g} s", status="timeout")
+                                  f"Ray task of {cell.cell_id} did not end within {allowance_s:g} s (the cell's timeout "
+                                  f"for each of its attempts, plus {BUILD_ALLOWANCE_S} s to prepare its environment)",
+                                  status="timeout")
         attempts = self._attempts(ledger, key)
         try:
             out = ray.get(ref, timeout=60)
@@ -180,23 +187,27 @@ class RayRuntime(Runtime):
             raise InfrastructureError(f"on node {out.get('node')}: {out['infrastructure_error']}")
         self._copy_back(cell, ctx, out)
         result = CellResult.model_validate(out["result"])
+        if result.monitor and out.get("monitor_series") is None:  # the node kept no series: name none
+            result = result.model_copy(update={"monitor": dict(result.monitor, series_file=None)})
         environment = result.environment.model_copy(update={"runtime": f"ray+{result.environment.runtime}"})
         return result.model_copy(update={"attempts": attempts, "environment": environment})
 
     def _copy_back(self, cell: Cell, ctx: RunContext, out: dict[str, Any]) -> None:
-        """The cell's spec, events and log, into the driver's run folder beside its result."""
+        """The cell's spec, events, log and monitor series, into the driver's run folder beside its result."""
         spec, events, log = spec_paths(ctx.run_dir.logs_dir, cell)
         ctx.run_dir.logs_dir.mkdir(parents=True, exist_ok=True)
         if out.get("spec"):
             write_json_atomic(spec, out["spec"])
         events.write_text(out.get("events", ""))
         log.write_text(f"[ran on Ray node {out.get('node')}]\n" + out.get("log", ""))
+        if out.get("monitor_series") is not None:
+            ctx.run_dir.cells_dir.mkdir(parents=True, exist_ok=True)
+            (ctx.run_dir.cells_dir / f"{cell.cell_id}.monitor.csv").write_text(out["monitor_series"])
 
     def _lost(self, cell: Cell, ctx: RunContext, started: str, kind: str, message: str, status: Status = "failed",
               attempts: int = 1) -> CellResult:
-        from orchestrator.scheduler import failure_result
-
-        return failure_result(cell, self, ctx.run_dir.run_id, RuntimeError(message), started, attempts,
+        env = self.loaded.matrix.environments[cell.environment]
+        return failure_result(cell, env, self.name, ctx.run_dir.run_id, RuntimeError(message), started, attempts,
                               error_type=kind, status=status)
 
     def _attempt_ledger(self) -> Any:
@@ -302,14 +313,16 @@ def run_on_node(payload: dict[str, Any], ledger: Any) -> dict[str, Any]:
     except OrchestratorError as exc:
         broken.parent.mkdir(parents=True, exist_ok=True)
         broken.write_text(str(exc))  # the other cells of this environment on this node fail fast
-        from orchestrator.scheduler import failure_result
-
-        result = failure_result(cell, runtime, payload["run_id"], exc, now_iso())
+        env = loaded.matrix.environments[cell.environment]
+        result = failure_result(cell, env, runtime.name, payload["run_id"], exc, now_iso())
         return {"result": result.model_dump(mode="json"), "node": node, "log": str(exc)}
-    result = runtime.run_cell(cell, prepared, RunContext(run_dir=run_dir, data_dir=Path(data) if data else None))
+    ctx = RunContext(run_dir=run_dir, data_dir=Path(data) if data else None, monitor_hz=payload["monitor_hz"])
+    result = runtime.run_cell(cell, prepared, ctx)
     spec, events, log = spec_paths(run_dir.logs_dir, cell)
+    series = run_dir.cells_dir / f"{cell.cell_id}.monitor.csv"
     return {"result": result.model_dump(mode="json"), "node": node, "spec": _read_json(spec),
-            "events": _read_text(events), "log": _read_text(log)[-LOG_LIMIT:]}
+            "events": _read_text(events), "log": _read_text(log)[-LOG_LIMIT:],
+            "monitor_series": _read_text(series) if result.monitor and series.is_file() else None}
 
 
 # Environments this worker process has prepared (Ray reuses worker processes for later tasks of the run).
