@@ -7,6 +7,7 @@ The cluster is started here (ray.init) and the orchestrator joins it as a separa
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -27,12 +28,18 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
+    mode_preset = "RAY_AUTH_MODE" in os.environ
+    loopback_env()  # before Ray's first import in this process
     import ray  # a missing `ray` extra fails here: it is part of the `test` extra
 
-    loopback_env()
+    global_token = Path.home() / ".ray" / "auth_token"
+    token_before = global_token.read_bytes() if global_token.exists() else None
     temp = tempfile.mkdtemp(prefix="orchestrate-ray-test-")  # short: Ray's socket paths must fit 107 bytes
     context = ray.init(num_cpus=2, resources={"slot": 2}, include_dashboard=False, _node_ip_address="127.0.0.1",
                        _temp_dir=temp, log_to_driver=False)
+    # token authentication on, with the token in the environment: the user's ~/.ray is left as it was
+    assert mode_preset or os.environ["RAY_AUTH_MODE"] == "token"
+    assert (global_token.read_bytes() if global_token.exists() else None) == token_before
     try:
         yield context.address_info["gcs_address"]
     finally:

@@ -103,11 +103,11 @@ def docker_matrix(repo: Path, base: str, folder: Path) -> Path:
 
 
 def _ray_target(matrix: Path, cache: Path) -> Iterator[Target]:
-    import ray
-
     from orchestrator.runtimes.ray import loopback_env
 
-    loopback_env()
+    loopback_env()  # before Ray's first import in this process
+    import ray
+
     temp = tempfile.mkdtemp(prefix="orchestrate-ray-contract-")  # short: Ray's socket paths must fit 107 bytes
     context = ray.init(num_cpus=2, resources={"slot": 2}, include_dashboard=False, _node_ip_address="127.0.0.1",
                        _temp_dir=temp, log_to_driver=False)

@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import socket
 import tempfile
 import time
@@ -57,10 +58,20 @@ def _ray() -> Any:
     return ray
 
 
-def loopback_env() -> None:
-    """Keep a local Ray on this machine: no usage reporting, no cluster mode for Windows/macOS."""
+def loopback_env(private: bool = True) -> None:
+    """Keep a local Ray on this machine: no usage reporting, no cluster mode for Windows/macOS.
+
+    A private cluster (one this process starts) gets token authentication with a token held only in this
+    process's environment (inherited by its workers and by the `orchestrate` children that join it): Ray's
+    default would write ~/.ray/auth_token, the user's global config. Joining a cluster (`private=False`)
+    leaves Ray's authentication settings as the caller has them. Call it before `import ray`: Ray reads
+    these settings when it is imported.
+    """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if private and "RAY_AUTH_MODE" not in os.environ:
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 
 
 class RayRuntime(Runtime):
@@ -80,11 +91,11 @@ class RayRuntime(Runtime):
 
     def connect(self, slots: int | None = None) -> None:
         """Join the cluster at --address / $RAY_ADDRESS, or start a private one on 127.0.0.1 with `slots` slots."""
+        address = self.address or os.environ.get("RAY_ADDRESS")
+        loopback_env(private=not address)  # before Ray's first import: it reads these settings then
         ray = _ray()
         if ray.is_initialized():
             return
-        loopback_env()
-        address = self.address or os.environ.get("RAY_ADDRESS")
         if address:
             self.log(f"ray: joining the cluster at {address}")
             host = address.split("://")[-1].rsplit(":", 1)[0]
