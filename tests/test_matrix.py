@@ -71,10 +71,14 @@ def test_malformed_yaml_gives_line(tmp_path: Path, repo: Path) -> None:
 
 
 def test_unknown_reference_in_default(tmp_path: Path, repo: Path) -> None:
-    text = base(repo).replace("  environments: [keras3-jax]", "  environments: [keras3-nope]", 1)
+    text = base(repo).replace("  environments: [tensorflow1,", "  environments: [keras3-nope,", 1)
     with pytest.raises(ConfigError) as err:
         load_matrix(write(tmp_path, repo, text))
     assert "default.environments" in str(err.value) and "keras3-nope" in str(err.value)
+    text = base(repo).replace("\nreference: tensorflow1\n", "\nreference: tensorflow9\n", 1)
+    with pytest.raises(ConfigError) as err:
+        load_matrix(write(tmp_path, repo, text))
+    assert "reference: unknown name 'tensorflow9'" in str(err.value)
 
 
 def test_cli_reports_config_error_without_traceback(tmp_path: Path, repo: Path) -> None:

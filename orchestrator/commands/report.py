@@ -1,4 +1,5 @@
-"""`orchestrate report RUN_DIR`: a terminal table of every cell, PNG plots and one self-contained HTML page."""
+"""`orchestrate report RUN_DIR`: the verdicts first, then a table of every cell, PNG plots and one
+self-contained HTML page (which `orchestrate run` also writes at the end of every run)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.errors import ConfigError, ResultsError
+from orchestrator.report import verdict
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
-from orchestrator.report.terminal import group_table, print_summary
+from orchestrator.report.terminal import group_table, print_summary, print_verdicts
 from orchestrator.results import LoadReport, load_cells
 from orchestrator.stats import NOISE_CV, group_results
+from orchestrator.verdicts import ALPHA, TIE_THRESHOLD, Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +23,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (results/<run-id>)")
     p.add_argument("--out", default=None, help="where the PNGs and report.html go (default: RUN_DIR/report)")
     add_analysis_options(p)
+    add_verdict_options(p)
     p.set_defaults(func=run)
+
+
+def add_verdict_options(p: argparse.ArgumentParser, reference: bool = True) -> None:
+    if reference:
+        p.add_argument("--reference", default=None, metavar="ENV",
+                       help="environment every ratio is taken to (default: tensorflow1 where present, else the "
+                            "first environment of the run)")
+    p.add_argument("--tie-threshold", type=float, default=TIE_THRESHOLD, metavar="FRACTION",
+                   help=f"differences under this fraction are never called (default {TIE_THRESHOLD})")
+    p.add_argument("--alpha", type=float, default=ALPHA,
+                   help=f"significance level of the Mann-Whitney U test (default {ALPHA})")
+
+
+def verdict_settings(args: argparse.Namespace) -> Settings:
+    if not 0 <= args.tie_threshold < 1:
+        raise ConfigError(f"--tie-threshold {args.tie_threshold:g}: give a fraction from 0 to below 1, e.g. 0.05")
+    if not 0 < args.alpha < 1:
+        raise ConfigError(f"--alpha {args.alpha:g}: give a level between 0 and 1, e.g. 0.05")
+    return Settings(getattr(args, "reference", None), args.tie_threshold, args.alpha)
 
 
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
@@ -62,20 +85,35 @@ def parse_targets(items: list[str]) -> dict[str, float]:
 def run(args: argparse.Namespace, console: Console) -> int:
     if not 0 < args.noise_cv < 1:
         raise ConfigError(f"--noise-cv {args.noise_cv:g}: give a fraction between 0 and 1, e.g. 0.05")
+    settings = verdict_settings(args)
     targets = parse_targets(args.target)
     run_path = Path(args.run_dir).resolve()
     loaded = load_run(run_path)
+    if settings.reference and settings.reference not in {r.environment.name for r in loaded.results}:
+        raise ConfigError(f"--reference {settings.reference}: no cell of that environment in {run_path}; choose "
+                          f"from: {', '.join(sorted({r.environment.name for r in loaded.results}))}")
+    out = Path(args.out).resolve() if args.out else run_path / "report"
+    write_report(run_path, loaded, out, console, settings, targets, args.noise_cv, cells_table=True)
+    return 0
+
+
+def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console, settings: Settings,
+                 targets: dict[str, float] | None = None, noise_cv: float = NOISE_CV,
+                 cells_table: bool = False) -> Path:
+    """Print the verdicts (and the tables), write the PNGs and report.html into `out`; return the page's path."""
     results = loaded.results
-    groups = group_results(results, targets, args.noise_cv)
+    groups = group_results(results, targets, noise_cv)
+    verdicts = verdict.build(groups, settings)
     run_id = results[0].run_id
-    print_summary(results, console, title=f"Run {run_id}: cells")
-    console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
+    print_verdicts(verdicts, console)
+    if cells_table:
+        print_summary(results, console, title=f"Run {run_id}: cells")
+        console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
     for path, why in loaded.rejected.items():
         console.print(f"[yellow]ignored {path}: {why}[/yellow]")
-    out = Path(args.out).resolve() if args.out else run_path / "report"
     try:
-        plots = render_all(groups, run_path, out)
-        page = render(run_id, results, groups, plots, loaded.rejected, targets)
+        plots = render_all(groups, run_path, out, verdicts)
+        page = render(run_id, results, groups, plots, loaded.rejected, targets or {}, verdicts)
         html_path = out / "report.html"
         tmp = html_path.with_name(".report.html.tmp")
         tmp.write_text(page)
@@ -83,6 +121,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         raise ResultsError(f"cannot write the report into {out} ({exc.strerror}); choose another with --out") from None
     for plot in plots:
-        console.print(f"plot: {plot.path}")
-    console.print(f"report: {html_path}")
-    return 0
+        console.print(f"plot: {plot.path}", markup=False, highlight=False)
+    console.print(f"report: {html_path}", markup=False, highlight=False, soft_wrap=True)
+    return html_path

@@ -1,4 +1,5 @@
-"""`orchestrate run [MATRIX]`: expand the matrix into cells, run them, write results and a summary."""
+"""`orchestrate run [MATRIX]`: expand the matrix into cells, run them, write results, a summary and the report
+(verdicts first; `--no-report` skips it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
+from orchestrator.commands.report import write_report
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
@@ -17,6 +19,7 @@ from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
+from orchestrator.verdicts import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slots", type=int, default=None,
                    help="cells at once (default: one per GPU, or the matrix's `slots`, else 1 on a CPU-only machine)")
     p.add_argument("--address", default=None, help="Ray cluster address for --runtime ray (default: $RAY_ADDRESS)")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write the report (verdicts, plots, report.html) at the end of the run")
     p.add_argument("--monitor-hz", type=float, default=10.0,
                    help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
     p.set_defaults(func=run)
@@ -101,6 +106,10 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
+    if not args.no_report and report.results:
+        m = loaded.matrix
+        write_report(run_dir.path, report, run_dir.path / "report", console,
+                     Settings(m.reference, m.tie_threshold, m.alpha))
     if scheduler.interrupts or scheduler.not_run:
         console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
                       " To continue, run:", highlight=False)
@@ -133,4 +142,6 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
         words += ["--workload", workload]
     if args.all:
         words.append("--all")
+    if args.no_report:
+        words.append("--no-report")
     return shlex.join([*words, "--run-id", run_id, "--resume"])
