@@ -2,7 +2,7 @@
 
 - `pair_test`: two samples of repeats (one steady state per repeat, each a fresh process): the ratio of their
   medians with a bootstrap 95% interval, and a two-sided Mann-Whitney U test. The verdict is `faster` or
-  `slower` only when the test is significant at `alpha`, the interval excludes 1 and the ratio is beyond the tie
+  `slower` only when the test's p is at most `alpha`, the interval excludes 1 and the ratio is beyond the tie
   threshold (5% by default); `tie` when the whole interval lies within the threshold; otherwise
   `no clear difference`. One repeat on either side gives no interval and no verdict.
 - `check_validity`: validity before speed. A backend whose loss went NaN, whose test accuracy is at chance or far
@@ -29,7 +29,7 @@ from scipy import stats as sps
 from orchestrator.stats import Group
 
 TIE_THRESHOLD = 0.05  # a difference under 5% is never called faster or slower
-ALPHA = 0.05  # significance level of the rank test
+ALPHA = 0.05  # significance level of the rank test (p <= alpha)
 DEFAULT_REFERENCE = "tensorflow1"  # the article's TensorFlow environment
 BOOTSTRAP_RESAMPLES = 4999
 CHANCE = {"mnist": 0.1, "cifar10": 0.1, "babi": 1 / 6}  # QA1 answers are one of six places
@@ -88,7 +88,7 @@ def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHO
         return PairTest(len(a), len(b), ratio, None, None, None, "one repeat: no verdict")
     low, high = ratio_interval(a, b)
     p_value = float(sps.mannwhitneyu(b, a, alternative="two-sided").pvalue)
-    significant = p_value < alpha
+    significant = p_value <= alpha
     verdict: Verdict = "no clear difference"
     if significant and high < 1 and ratio <= 1 - tie_threshold:
         verdict = "faster"

@@ -11,6 +11,7 @@ import pytest
 
 from headless_chromium import Chromium
 from orchestrator.cli import main
+from orchestrator.commands.report import save_settings
 from orchestrator.matrix import expand, load_matrix
 from orchestrator.report.claims import CLAIMS, judge_all
 from orchestrator.results import (
@@ -70,7 +71,7 @@ def test_small_differences_and_small_samples_are_not_called() -> None:
     # Three repeats each, completely separated: the exact two-sided p is 0.1, so no verdict at 0.05.
     three = pair_test(BASE[:3], [t * 0.7 for t in BASE[:3]])
     assert three.verdict == "no clear difference" and three.p_value == pytest.approx(0.1)
-    assert pair_test(BASE[:3], [t * 0.7 for t in BASE[:3]], alpha=0.11).verdict == "faster"
+    assert pair_test(BASE[:3], [t * 0.7 for t in BASE[:3]], alpha=0.1).verdict == "faster"
     # A wide spread: the interval straddles 1.
     assert pair_test(BASE, [7.0, 13.0, 9.0, 11.5, 10.0]).verdict == "no clear difference"
 
@@ -229,3 +230,21 @@ def test_compare_judges_repeats_not_epochs(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "2 compared: 1 slower, 1 one repeat: no verdict" in out
     assert main(["compare", str(b.path), str(a.path), "--fail-on-slower"]) == 0
+
+
+def test_report_judges_a_run_with_the_settings_its_matrix_gave(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    run = RunDir(tmp_path, "three")
+    run.ensure_writable()
+    for result in repeats("tensorflow1", "mnist_mlp", BASE[:3]) + repeats("cntk", "mnist_mlp",
+                                                                          [t * 1.5 for t in BASE[:3]]):
+        run.write_cell(result)
+    assert main(["report", str(run.path)]) == 0  # 3 repeats each: p = 0.1, no verdict at the default 0.05
+    assert "no clear difference" in capsys.readouterr().out
+    save_settings(run.path, Settings(reference="cntk", tie_threshold=0.05, alpha=0.1))
+    assert main(["report", str(run.path)]) == 0  # what `orchestrate run` saved from the matrix
+    out = capsys.readouterr().out
+    assert "time relative to cntk" in out and "faster" in out
+    assert main(["report", str(run.path), "--alpha", "2"]) == 2
+    assert main(["report", str(run.path), "--reference", "theano"]) == 2
+    assert "--reference theano: no cell of that environment" in capsys.readouterr().err

@@ -5,6 +5,7 @@ and `faster` only where the test is significant and the change is beyond the tie
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 
@@ -26,8 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    settings = verdict_settings(args)
     a, b = load_run(args.run_a), load_run(args.run_b)
+    settings = verdict_settings(args, Path(args.run_b))
     comparisons, only_a, only_b = compare_runs(group_results(a.results, noise_cv=NOISE_CV),
                                                group_results(b.results, noise_cv=NOISE_CV), settings)
     if not comparisons:
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     counts = {v: sum(1 for c in comparisons if c.test.verdict == v)
               for v in ("slower", "faster", "tie", "no clear difference", "one repeat: no verdict")}
     console.print(f"{len(comparisons)} compared: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-                  + f" (repeats' steady states; Mann-Whitney U at p < {settings.alpha:g}, ties within "
+                  + f" (repeats' steady states; Mann-Whitney U at p <= {settings.alpha:g}, ties within "
                   f"{settings.tie_threshold:.0%})", highlight=False)
     return 1 if args.fail_on_slower and counts["slower"] else 0

@@ -4,6 +4,8 @@ self-contained HTML page (which `orchestrate run` also writes at the end of ever
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 from pathlib import Path
 
 from rich.console import Console
@@ -13,9 +15,11 @@ from orchestrator.report import verdict
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
 from orchestrator.report.terminal import group_table, print_summary, print_verdicts
-from orchestrator.results import LoadReport, load_cells
+from orchestrator.results import LoadReport, load_cells, write_json_atomic
 from orchestrator.stats import NOISE_CV, group_results
 from orchestrator.verdicts import ALPHA, TIE_THRESHOLD, Settings
+
+SETTINGS_FILE = "verdict-settings.json"  # the matrix's reference, tie threshold and alpha, saved by `run`
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,18 +36,36 @@ def add_verdict_options(p: argparse.ArgumentParser, reference: bool = True) -> N
         p.add_argument("--reference", default=None, metavar="ENV",
                        help="environment every ratio is taken to (default: tensorflow1 where present, else the "
                             "first environment of the run)")
-    p.add_argument("--tie-threshold", type=float, default=TIE_THRESHOLD, metavar="FRACTION",
-                   help=f"differences under this fraction are never called (default {TIE_THRESHOLD})")
-    p.add_argument("--alpha", type=float, default=ALPHA,
-                   help=f"significance level of the Mann-Whitney U test (default {ALPHA})")
+    p.add_argument("--tie-threshold", type=float, default=None, metavar="FRACTION",
+                   help="differences under this fraction are never called (default: the run's matrix setting, "
+                        f"else {TIE_THRESHOLD})")
+    p.add_argument("--alpha", type=float, default=None,
+                   help=f"significance level of the Mann-Whitney U test (default: the run's, else {ALPHA})")
 
 
-def verdict_settings(args: argparse.Namespace) -> Settings:
-    if not 0 <= args.tie_threshold < 1:
-        raise ConfigError(f"--tie-threshold {args.tie_threshold:g}: give a fraction from 0 to below 1, e.g. 0.05")
-    if not 0 < args.alpha < 1:
-        raise ConfigError(f"--alpha {args.alpha:g}: give a level between 0 and 1, e.g. 0.05")
-    return Settings(getattr(args, "reference", None), args.tie_threshold, args.alpha)
+def verdict_settings(args: argparse.Namespace, run_path: Path | None = None) -> Settings:
+    """The flags, else what `orchestrate run` saved in the run folder (the matrix's settings), else defaults."""
+    saved = read_settings(run_path) if run_path else Settings()
+    threshold = saved.tie_threshold if args.tie_threshold is None else args.tie_threshold
+    alpha = saved.alpha if args.alpha is None else args.alpha
+    if not 0 <= threshold < 1:
+        raise ConfigError(f"--tie-threshold {threshold:g}: give a fraction from 0 to below 1, e.g. 0.05")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha {alpha:g}: give a level between 0 and 1, e.g. 0.05")
+    return Settings(getattr(args, "reference", None) or saved.reference, threshold, alpha)
+
+
+def read_settings(run_path: Path) -> Settings:
+    """The verdict settings `orchestrate run` saved beside the cells; defaults when absent or unreadable."""
+    try:
+        raw = json.loads((run_path / SETTINGS_FILE).read_text())
+        return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Settings()
+
+
+def save_settings(run_path: Path, settings: Settings) -> None:
+    write_json_atomic(run_path / SETTINGS_FILE, dataclasses.asdict(settings))
 
 
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
@@ -85,10 +107,10 @@ def parse_targets(items: list[str]) -> dict[str, float]:
 def run(args: argparse.Namespace, console: Console) -> int:
     if not 0 < args.noise_cv < 1:
         raise ConfigError(f"--noise-cv {args.noise_cv:g}: give a fraction between 0 and 1, e.g. 0.05")
-    settings = verdict_settings(args)
     targets = parse_targets(args.target)
     run_path = Path(args.run_dir).resolve()
     loaded = load_run(run_path)
+    settings = verdict_settings(args, run_path)
     if settings.reference and settings.reference not in {r.environment.name for r in loaded.results}:
         raise ConfigError(f"--reference {settings.reference}: no cell of that environment in {run_path}; choose "
                           f"from: {', '.join(sorted({r.environment.name for r in loaded.results}))}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
-from orchestrator.commands.report import write_report
+from orchestrator.commands.report import save_settings, write_report
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
@@ -106,10 +106,11 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
+    m = loaded.matrix
+    settings = Settings(m.reference, m.tie_threshold, m.alpha)
+    save_settings(run_dir.path, settings)  # `orchestrate report` judges the run the same way later
     if not args.no_report and report.results:
-        m = loaded.matrix
-        write_report(run_dir.path, report, run_dir.path / "report", console,
-                     Settings(m.reference, m.tie_threshold, m.alpha))
+        write_report(run_dir.path, report, run_dir.path / "report", console, settings)
     if scheduler.interrupts or scheduler.not_run:
         console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
                       " To continue, run:", highlight=False)

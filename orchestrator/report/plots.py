@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from orchestrator.monitor import read_series
 
@@ -140,6 +140,8 @@ def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
                     label="K80 2017 ratio (the article)" if not drawn_k80 else None)
             drawn_k80 = True
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xticks(list(range(len(rows))), [r.environment for r in rows], fontsize=8, rotation=20)
     ax.set_ylabel(f"time / {verdict.reference} time (log)")
     ax.set_title(f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}, below 1 is faster",
@@ -166,6 +168,8 @@ def performance_profile(verdicts: VerdictReport, out_dir: Path) -> Plot:
         ax.step(taus, [c.share_within(t) for t in taus], where="post", linewidth=1.5,
                 linestyle=_LINESTYLES[i % len(_LINESTYLES)], color=color(c.backend), label=c.environment)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(ScalarFormatter())
     ax.set_xlim(1.0, top)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("tau: within this factor of the fastest valid backend (log)")

@@ -103,8 +103,10 @@ def verdict_table(report: VerdictReport) -> Table:
         table.add_column(column)
     for v in report.workloads:
         lead = v.margin
-        margin = f"{v.runner_up.environment}: {lead.describe()}, p={lead.describe_p()}" if lead and v.runner_up \
-            else "-"
+        margin = "-"
+        if lead and v.runner_up:
+            margin = f"{v.runner_up.environment}: {lead.describe()}"
+            margin += f", p={lead.describe_p()}" if lead.p_value is not None else ""
         table.add_row(v.workload, v.profile, v.fastest.environment if v.fastest else "-", margin,
                       v.statement(short=True), ", ".join(r.environment for r in v.excluded) or "-",
                       article_ordering(v.workload))

@@ -16,7 +16,7 @@ from orchestrator.verdicts import (
 METHOD = ("Each repeat is a separate process (repeats interleaved across environments); its steady state is the "
           "median of its epochs after the first. A backend's time is the median over its repeats. Ratios are to "
           "the reference environment (below 1: faster), with a bootstrap 95% interval over repeats; "
-          "faster/slower needs a two-sided Mann-Whitney U test at p < {alpha:g}, an interval excluding 1 and a "
+          "faster/slower needs a two-sided Mann-Whitney U test at p <= {alpha:g}, an interval excluding 1 and a "
           "difference of at least {threshold:.0%}; 'tie': the whole interval within {threshold:.0%}. One repeat "
           "gives no interval and no verdict. Backends whose loss went NaN, whose test accuracy is at chance or far "
           "below the others' are excluded from 'fastest' (reason shown).")
