@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from orchestrator.report.article import BACKEND_LABELS, NOTEBOOK, TEXT, for_cell
+from orchestrator.report.article import NOTEBOOK, TEXT, for_cell
 from orchestrator.verdicts import PairTest, Settings, WorkloadVerdict, pair_test
 
 # The environment of the default matrix that stands for each of the article's backends.
@@ -122,10 +122,6 @@ def _decide(claim: Claim, test: PairTest, settings: Settings) -> tuple[Status, s
     if short:
         return "refuted", seen + f", but short of the claimed factor {claim.factor:g}"
     return "inconclusive", seen + f"; the interval straddles the claimed factor {claim.factor:g}"
-
-
-def label(backend: str) -> str:
-    return BACKEND_LABELS.get(backend, backend)
 
 
 def article_ratio(workload: str, environment: str, reference: str) -> float | None:
