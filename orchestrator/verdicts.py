@@ -221,7 +221,7 @@ class WorkloadVerdict:
         threshold = f"{self.settings.tie_threshold:.0%}"
         if lead.verdict == "slower" and lead.ratio is not None:
             if short:
-                return f"{name} fastest, {lead.ratio - 1:.0%} ahead of {other}"
+                return f"{name} fastest: {other} takes {lead.ratio:.2f}x as long"
             return (f"{name} fastest: {other} takes {lead.ratio:.2f}x its time "
                     f"[{lead.low:.2f}, {lead.high:.2f}], p={lead.describe_p()}")
         if lead.verdict == "tie":

@@ -111,8 +111,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     run_path = Path(args.run_dir).resolve()
     loaded = load_run(run_path)
     settings = verdict_settings(args, run_path)
-    if settings.reference and settings.reference not in {r.environment.name for r in loaded.results}:
-        raise ConfigError(f"--reference {settings.reference}: no cell of that environment in {run_path}; choose "
+    if args.reference and args.reference not in {r.environment.name for r in loaded.results}:
+        raise ConfigError(f"--reference {args.reference}: no cell of that environment in {run_path}; choose "
                           f"from: {', '.join(sorted({r.environment.name for r in loaded.results}))}")
     out = Path(args.out).resolve() if args.out else run_path / "report"
     write_report(run_path, loaded, out, console, settings, targets, args.noise_cv, cells_table=True)

@@ -109,9 +109,13 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     m = loaded.matrix
     settings = Settings(m.reference, m.tie_threshold, m.alpha)
     save_settings(run_dir.path, settings)  # `orchestrate report` judges the run the same way later
-    if not args.no_report and report.results:
+    interrupted = bool(scheduler.interrupts or scheduler.not_run)
+    if interrupted and not args.no_report:  # stop promptly; the report can be made from what was written
+        console.print(f"report: not written (interrupted); `orchestrate report {run_dir.path}` makes it",
+                      markup=False, highlight=False, soft_wrap=True)
+    elif not args.no_report and report.results:
         write_report(run_dir.path, report, run_dir.path / "report", console, settings)
-    if scheduler.interrupts or scheduler.not_run:
+    if interrupted:
         console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
                       " To continue, run:", highlight=False)
         console.print(resume_command(args, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 from orchestrator.monitor import read_series
 
@@ -140,8 +140,7 @@ def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
                     label="K80 2017 ratio (the article)" if not drawn_k80 else None)
             drawn_k80 = True
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ScalarFormatter())
-    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    _log_ticks(ax.yaxis)
     ax.set_xticks(list(range(len(rows))), [r.environment for r in rows], fontsize=8, rotation=20)
     ax.set_ylabel(f"time / {verdict.reference} time (log)")
     ax.set_title(f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}, below 1 is faster",
@@ -153,6 +152,13 @@ def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
                "bootstrap 95% interval (none with one repeat); grey: excluded from verdicts (reason in the table). "
                "Hollow diamonds: the article's ratio between the same backends on its K80, where it has both.")
     return Plot(path, f"{verdict.workload}: time relative to {verdict.reference}", caption, verdict.workload, "ratio")
+
+
+def _log_ticks(axis) -> None:  # noqa: ANN001 (a matplotlib Axis)
+    """Plain numbers at 1, 2, 5 x 10^k on a log axis, no minor labels."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
 
 
 def performance_profile(verdicts: VerdictReport, out_dir: Path) -> Plot:
@@ -168,8 +174,7 @@ def performance_profile(verdicts: VerdictReport, out_dir: Path) -> Plot:
         ax.step(taus, [c.share_within(t) for t in taus], where="post", linewidth=1.5,
                 linestyle=_LINESTYLES[i % len(_LINESTYLES)], color=color(c.backend), label=c.environment)
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.xaxis.set_minor_formatter(ScalarFormatter())
+    _log_ticks(ax.xaxis)
     ax.set_xlim(1.0, top)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("tau: within this factor of the fastest valid backend (log)")
