@@ -162,6 +162,13 @@ class Matrix(_Strict):
     retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     # A folder of extra workload modules (relative to this file), searched before the project's workloads/.
     workloads_dir: str | None = None
+    # Verdicts (orchestrator/verdicts.py): every backend's time is put as a ratio to this environment's; default
+    # the article's TensorFlow environment (tensorflow1) when the matrix has it, else the first one run.
+    reference: str | None = None
+    # A difference smaller than this fraction (0.05: 5%) is never called faster or slower: a tie.
+    tie_threshold: float = Field(default=0.05, ge=0, lt=1)
+    # The rank test's significance level for a faster/slower verdict (two-sided Mann-Whitney U over repeats).
+    alpha: float = Field(default=0.05, gt=0, lt=1)
     environments: dict[str, Environment]
     workloads: dict[str, Workload]
     profiles: dict[str, Profile]
@@ -181,6 +188,7 @@ class Matrix(_Strict):
         _check_names("default.profile", [self.default.profile], self.profiles)
         _check_names("default.environments", self.default.environments, self.environments)
         _check_names("default.workloads", self.default.workloads, self.workloads)
+        _check_names("reference", [self.reference] if self.reference else [], self.environments)
         for name, profile in self.profiles.items():
             _check_names(f"profiles.{name}.workloads", list(profile.workloads), self.workloads)
         return self
@@ -339,7 +347,10 @@ def expand(
     timeout_s: float | None = None,
     threads: int | None = None,
 ) -> list[Cell]:
-    """The cells to run, in a deterministic order: environments, then workloads, then repeats.
+    """The cells to run, in a deterministic order: workloads, then repeats, then environments.
+
+    Repeats are interleaved across environments (A B C A B C ...), so slow drift of the machine (heat, other
+    load) spreads evenly over the backends compared instead of falling on whichever ran last.
 
     `threads` is the default thread count per cell (the cores of a slot) when the matrix sets none.
     """
@@ -354,9 +365,9 @@ def expand(
     env_order = [n for n in m.environments if n in env_names]
     wl_order = [n for n in m.workloads if n in wl_names]
     cells = []
-    for env_name in env_order:
-        for wl_name in wl_order:
-            for repeat in range(prof.repeats):
+    for wl_name in wl_order:
+        for repeat in range(prof.repeats):
+            for env_name in env_order:
                 cells.append(_cell(m, env_name, wl_name, profile_name, repeat, data, timeout_s, threads))
     return cells
 

@@ -1,11 +1,13 @@
 """Statistics over measured times.
 
-- One cell: the first epoch (compile, warm-up) apart; steady state as the median of the remaining epochs.
-- Repeats of the same environment x workload x profile (each a fresh process and model): the median of
-  their steady states with a 95% confidence interval, and a noise flag when the spread is wide.
-  With one repeat, the interval comes from that repeat's steady epochs instead (its `basis` says so).
+- One cell (one process): the first epoch (compile, warm-up) apart; its steady state is the median of the
+  epochs after the first.
+- Repeats of one environment x workload x profile (each a fresh process and model, interleaved with the other
+  environments by matrix.expand): the median of their steady states with a distribution-free interval for the
+  median from the repeats (order statistics; 95% from 6 repeats, below that the range of the repeats with its
+  coverage stated). Never from the spread of epochs inside one process: one repeat gives no interval.
 - Time to accuracy: the first epoch whose validation accuracy reaches a target, and the training time to it.
-- Two runs: the ratio of medians with an interval, flagged only when the interval excludes 1.
+- Two runs (`orchestrate compare`): per group, the repeats of B against those of A by verdicts.pair_test.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ from typing import Iterable, Literal
 from orchestrator.results import CellResult, EpochMetrics
 
 NOISE_CV = 0.05  # coefficient of variation above which a measurement is flagged noisy
-
-# Two-sided 95% Student t quantiles by degrees of freedom (n - 1), for the small-n interval.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}
+CONFIDENCE = 0.95
+ONE_REPEAT = "one repeat: no interval"
 
 
 def steady_state(epochs_s: list[float]) -> float | None:
@@ -39,61 +40,68 @@ def samples_per_second(samples: int | None, seconds: float | None) -> float | No
 
 @dataclass(frozen=True)
 class Estimate:
-    """A median with its 95% confidence interval (None when one value cannot give one)."""
+    """The median of repeats with an interval for it (None with one repeat), and its coverage."""
 
     median: float
     low: float | None
     high: float | None
     n: int
-    basis: Literal["repeats", "epochs"]
+    basis: Literal["repeats"]
     method: str
     cv: float | None
     noisy: bool
+    coverage: float | None = None  # the interval's confidence level, e.g. 0.95; 0.75 for the range of 3 repeats
 
     @property
     def has_interval(self) -> bool:
         return self.low is not None and self.high is not None
 
     def describe(self, digits: int = 3) -> str:
+        """'1.23 [1.1, 1.4]', '1.23 [1.1, 1.4] 75%' below 95% coverage, '1.23 (one repeat: no interval)'."""
         text = f"{self.median:.{digits}g}"
         if self.has_interval:
             text += f" [{self.low:.{digits}g}, {self.high:.{digits}g}]"
+            if self.coverage is not None and self.coverage < CONFIDENCE:
+                text += f" {self.coverage:.0%}"
+        elif self.n == 1:
+            text += f" ({ONE_REPEAT})"
         return text
 
 
-def median_ci(values: list[float]) -> tuple[float | None, float | None, str]:
-    """A 95% interval for the median: order statistics from n >= 6, Student t around the mean below."""
+def median_ci(values: list[float]) -> tuple[float | None, float | None, str, float | None]:
+    """A distribution-free interval for the median: (x_(k), x_(n-k+1)) with the largest k whose coverage
+    1 - 2 P(Binomial(n, 1/2) <= k - 1) is at least 95% (from n = 6); below 6 values the range, whose coverage
+    (1 - 2 / 2^n: 50%, 75%, 88%, 94% for 2 to 5) is returned with it. One value: no interval."""
     n = len(values)
     if n < 2:
-        return None, None, "none (one value)"
+        return None, None, ONE_REPEAT, None
     ordered = sorted(values)
-    if n >= 6:
-        k = _order_statistic_rank(n)
-        return ordered[k - 1], ordered[n - k], "order statistics (binomial)"
-    mean = statistics.fmean(values)
-    half = _T95[n - 1] * statistics.stdev(values) / math.sqrt(n)
-    return max(0.0, mean - half), mean + half, "student t"
+    k = _order_statistic_rank(n)
+    coverage = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+    method = "order statistics (binomial)" if coverage >= CONFIDENCE else "range of the repeats"
+    return ordered[k - 1], ordered[n - k], method, coverage
 
 
 def _order_statistic_rank(n: int) -> int:
-    """The largest k with P(Binomial(n, 1/2) <= k - 1) <= 2.5%: (x_k, x_{n-k+1}) covers the median at >= 95%."""
+    """The largest k with P(Binomial(n, 1/2) <= k - 1) <= 2.5%: (x_k, x_{n-k+1}) covers the median at >= 95%.
+    1 (the range) when no k reaches 95% (n <= 5)."""
     k, cumulative = 1, 0.0
     while True:
         cumulative += math.comb(n, k - 1) / 2**n
-        if cumulative > 0.025:
+        if cumulative > (1 - CONFIDENCE) / 2:
             return max(1, k - 1)
         k += 1
 
 
-def estimate(values: Iterable[float], basis: Literal["repeats", "epochs"],
+def estimate(values: Iterable[float], basis: Literal["repeats"] = "repeats",
              noise_cv: float = NOISE_CV) -> Estimate | None:
     data = [float(v) for v in values if v is not None and math.isfinite(v)]
     if not data:
         return None
-    low, high, method = median_ci(data)
+    low, high, method, coverage = median_ci(data)
     cv = statistics.stdev(data) / statistics.fmean(data) if len(data) > 1 and statistics.fmean(data) else None
     return Estimate(median=statistics.median(data), low=low, high=high, n=len(data), basis=basis,
-                    method=method, cv=cv, noisy=cv is not None and cv > noise_cv)
+                    method=method, cv=cv, noisy=cv is not None and cv > noise_cv, coverage=coverage)
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,12 @@ class Group:
         return [r for r in self.results if r.status == "ok"]
 
     @property
+    def steady_samples(self) -> list[float]:
+        """One steady state per ok repeat (the samples every interval and rank test is made from)."""
+        return [r.timings.steady_state_s for r in self.ok
+                if r.timings.steady_state_s is not None and math.isfinite(r.timings.steady_state_s)]
+
+    @property
     def backend(self) -> str:
         return self.results[0].environment.backend
 
@@ -171,12 +185,7 @@ def group_results(results: list[CellResult], targets: dict[str, float] | None = 
 
 def _aggregate(group: Group, target: float | None, noise_cv: float) -> None:
     ok = group.ok
-    steady = [r.timings.steady_state_s for r in ok if r.timings.steady_state_s is not None]
-    if len(steady) >= 2:
-        group.steady = estimate(steady, "repeats", noise_cv)
-    elif len(steady) == 1:  # one repeat: the interval comes from its steady epochs
-        only = next(r for r in ok if r.timings.steady_state_s is not None)
-        group.steady = estimate(only.timings.epochs_s[1:], "epochs", noise_cv)
+    group.steady = estimate(group.steady_samples, "repeats", noise_cv)  # one repeat: no interval
     group.first_epoch = estimate([r.timings.first_epoch_s for r in ok if r.timings.first_epoch_s is not None],
                                  "repeats", noise_cv)
     group.samples_per_s = _median([r.timings.samples_per_s for r in ok])
@@ -190,43 +199,3 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """Run B against run A for one group: ratio of steady-state medians (B / A; above 1 means B is slower)."""
-
-    key: tuple[str, str, str]
-    a: Estimate | None
-    b: Estimate | None
-    ratio: float | None
-    low: float | None
-    high: float | None
-    verdict: Literal["slower", "faster", "no significant change", "not comparable"]
-
-
-def compare_estimates(key: tuple[str, str, str], a: Estimate | None, b: Estimate | None) -> Comparison:
-    """Ratio B/A with a conservative interval [B.low / A.high, B.high / A.low].
-
-    A change is significant only when that interval excludes 1, i.e. when the two 95% intervals do not
-    overlap; without an interval on either side the ratio is shown but nothing is flagged.
-    """
-    if a is None or b is None or a.median <= 0:
-        return Comparison(key, a, b, None, None, None, "not comparable")
-    ratio = b.median / a.median
-    if not (a.has_interval and b.has_interval):
-        return Comparison(key, a, b, ratio, None, None, "no significant change")
-    low = b.low / a.high if a.high else math.inf  # type: ignore[operator]
-    high = b.high / a.low if a.low else math.inf  # type: ignore[operator]
-    verdict: Literal["slower", "faster", "no significant change"] = (
-        "slower" if low > 1 else "faster" if high < 1 else "no significant change")
-    return Comparison(key, a, b, ratio, low, high, verdict)
-
-
-def compare_groups(a: list[Group], b: list[Group]) -> tuple[list[Comparison], list[tuple[str, str, str]],
-                                                            list[tuple[str, str, str]]]:
-    """Comparisons for the groups both runs share, then the keys only in A and only in B."""
-    by_key_b = {g.key: g for g in b}
-    keys_a = {g.key for g in a}
-    shared = [compare_estimates(g.key, g.steady, by_key_b[g.key].steady) for g in a if g.key in by_key_b]
-    only_a = [g.key for g in a if g.key not in by_key_b]
-    only_b = [g.key for g in b if g.key not in keys_a]
-    return shared, only_a, only_b

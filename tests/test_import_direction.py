@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("facts", {"errors", "results", "host", "stats", "workload_files", "gpus", "interpreters"}),
+    ("facts", {"errors", "paths", "results", "host", "stats", "verdicts", "workload_files", "gpus", "interpreters"}),
     ("definitions", {"matrix", "slots", "environments", "images", "prepared"}),
     ("cells", {"cell_process", "monitor", "cells"}),
     ("runtimes", {"runtimes"}),

@@ -73,10 +73,14 @@ def test_malformed_yaml_gives_line(tmp_path: Path, repo: Path) -> None:
 
 
 def test_unknown_reference_in_default(tmp_path: Path, repo: Path) -> None:
-    text = base(repo).replace("  environments: [keras3-jax]", "  environments: [keras3-nope]", 1)
+    text = base(repo).replace("  environments: [tensorflow1,", "  environments: [keras3-nope,", 1)
     with pytest.raises(ConfigError) as err:
         load_matrix(write(tmp_path, repo, text))
     assert "default.environments" in str(err.value) and "keras3-nope" in str(err.value)
+    text = base(repo).replace("\nreference: tensorflow1\n", "\nreference: tensorflow9\n", 1)
+    with pytest.raises(ConfigError) as err:
+        load_matrix(write(tmp_path, repo, text))
+    assert "reference: unknown name 'tensorflow9'" in str(err.value)
 
 
 def test_cli_reports_config_error_without_traceback(tmp_path: Path, repo: Path) -> None:
@@ -169,7 +173,8 @@ def test_refused_value_names_file_and_field(tmp_path: Path, repo: Path, old: str
 
 def test_an_environment_docker_cannot_name_is_refused_for_images(tmp_path: Path, repo: Path) -> None:
     text = base(repo).replace("  keras3-jax:\n    backend", "  Keras3._jax:\n    backend", 1)
-    loaded = load_matrix(write(tmp_path, repo, text.replace("[keras3-jax]", "[Keras3._jax]")))
+    text = text.replace(", keras3-jax,", ", Keras3._jax,", 1)  # in the default selection too
+    loaded = load_matrix(write(tmp_path, repo, text))
     assert make_recipe(loaded, "keras3-tensorflow", "cpu").repository == "orchestrate/keras3-tensorflow"
     with pytest.raises(ConfigError) as err:
         make_recipe(loaded, "Keras3._jax", "cpu")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import statistics
-
 import pytest
 
 from orchestrator.results import (
     CellResult, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
-from orchestrator.stats import (
-    compare_estimates, compare_groups, estimate, group_results, median_ci, steady_state, time_to_accuracy,
-)
+from orchestrator.stats import estimate, group_results, median_ci, steady_state, time_to_accuracy
+from orchestrator.verdicts import compare_runs
 
 
 def cell(env: str, repeat: int, epochs_s: list[float], status: str = "ok", val_acc: list[float] | None = None,
@@ -33,20 +30,22 @@ def cell(env: str, repeat: int, epochs_s: list[float], status: str = "ok", val_a
 
 def test_median_interval_by_order_statistics_from_six_values() -> None:
     values = [10.0, 11.0, 9.0, 12.0, 10.5, 9.5, 30.0, 10.2, 9.8, 10.1]
-    low, high, method = median_ci(values)
+    low, high, method, coverage = median_ci(values)
     # n = 10: P(Binomial(10, 1/2) <= 1) = 1.07% <= 2.5% < P(<= 2) = 5.5%, so (x_(2), x_(9)).
     ordered = sorted(values)
     assert (low, high) == (ordered[1], ordered[8]) and method.startswith("order statistics")
+    assert coverage == pytest.approx(1 - 2 * 11 / 1024)
     assert median_ci([1.0, 2, 3, 4, 5, 6])[:2] == (1.0, 6.0)  # n = 6: the extremes (96.9% coverage)
 
 
-def test_small_samples_use_student_t_and_one_value_has_no_interval() -> None:
-    low, high, method = median_ci([1.0, 1.2, 1.1])
-    half = 4.303 * statistics.stdev([1.0, 1.2, 1.1]) / 3 ** 0.5
-    assert method == "student t"
-    assert low == pytest.approx(1.1 - half) and high == pytest.approx(1.1 + half)
-    assert median_ci([2.0]) == (None, None, "none (one value)")
-    assert median_ci([1.0, 100.0])[0] == 0.0  # a time interval never goes below zero
+def test_few_repeats_give_their_range_with_its_coverage_and_one_repeat_no_interval() -> None:
+    low, high, method, coverage = median_ci([1.0, 1.2, 1.1])
+    assert (low, high, method) == (1.0, 1.2, "range of the repeats") and coverage == pytest.approx(0.75)
+    assert median_ci([2.0]) == (None, None, "one repeat: no interval", None)
+    one = estimate([2.0], "repeats")
+    assert one is not None and not one.has_interval and one.describe() == "2 (one repeat: no interval)"
+    three = estimate([1.0, 1.2, 1.1], "repeats")
+    assert three is not None and three.describe() == "1.1 [1, 1.2] 75%"
 
 
 def test_noise_flag_follows_the_spread() -> None:
@@ -84,36 +83,20 @@ def test_repeats_are_grouped_and_aggregated() -> None:
     assert jax.first_epoch is not None and jax.first_epoch.median == pytest.approx(5.1)
     assert jax.test_accuracy == pytest.approx(0.91)
     assert [t.epoch for t in jax.tta] == [2, 3, 3] and jax.tta_median_s == pytest.approx(7.3)  # 6.0, 7.6, 7.3
-    # One ok repeat of two: the interval comes from its steady epochs; the failure shows in the status.
+    # One ok repeat of two: no interval (never one from the epochs inside a process); the failure shows.
     assert torch.status == "ok 1, failed 1" and len(torch.ok) == 1
-    assert torch.steady is not None and torch.steady.basis == "epochs" and torch.steady.n == 3
+    assert torch.steady is not None and torch.steady.n == 1 and not torch.steady.has_interval
     assert torch.steady.median == pytest.approx(2.1)
     assert torch.tta and torch.tta_median_s is None  # never reached (no validation accuracy)
 
 
-def test_compare_flags_only_changes_whose_interval_excludes_one() -> None:
-    a = estimate([1.00, 1.02, 0.98, 1.01, 0.99, 1.00], "repeats")
-    slower = estimate([1.30, 1.32, 1.28, 1.31, 1.29, 1.30], "repeats")
-    faster = estimate([0.70, 0.72, 0.69, 0.71, 0.70, 0.70], "repeats")
-    overlap = estimate([1.01, 1.03, 0.99, 1.02, 1.00, 1.01], "repeats")
-    key = ("e", "w", "p")
-    s = compare_estimates(key, a, slower)
-    assert s.verdict == "slower" and s.ratio == pytest.approx(1.30) and s.low is not None and s.low > 1
-    assert compare_estimates(key, a, faster).verdict == "faster"
-    same = compare_estimates(key, a, overlap)
-    assert same.verdict == "no significant change" and same.low < 1 < same.high  # type: ignore[operator]
-    single = compare_estimates(key, estimate([1.0], "repeats"), estimate([2.0], "repeats"))
-    assert single.ratio == pytest.approx(2.0) and single.verdict == "no significant change" and single.low is None
-    assert compare_estimates(key, None, a).verdict == "not comparable"
-
-
-def test_compare_groups_matches_keys_and_lists_the_rest() -> None:
+def test_compare_runs_matches_keys_and_lists_the_rest() -> None:
     run_a = group_results([cell("keras3-jax", r, [5, 1.0 + r / 100, 1.0, 1.0]) for r in range(6)]
                           + [cell("keras3-torch", 0, [5, 2, 2])])
     run_b = group_results([cell("keras3-jax", r, [5, 2.0 + r / 100, 2.0, 2.0]) for r in range(6)]
                           + [cell("keras3-tensorflow", 0, [5, 2, 2])])
-    shared, only_a, only_b = compare_groups(run_a, run_b)
+    shared, only_a, only_b = compare_runs(run_a, run_b)
     assert [c.key for c in shared] == [("keras3-jax", "mnist_mlp", "quick")]
-    assert shared[0].verdict == "slower" and shared[0].ratio == pytest.approx(2.0)
+    assert shared[0].test.verdict == "slower" and shared[0].test.ratio == pytest.approx(2.0)
     assert only_a == [("keras3-torch", "mnist_mlp", "quick")]
     assert only_b == [("keras3-tensorflow", "mnist_mlp", "quick")]

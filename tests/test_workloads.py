@@ -127,7 +127,7 @@ def test_keras3_gets_the_2017_hyperparameters(repo: Path, env_cache: Path, tmp_p
 
 def test_profiles_size_every_workload(repo: Path) -> None:
     loaded = load_matrix(repo / "matrix.yaml")
-    assert loaded.matrix.default.workloads == list(PARAMS)
+    assert set(loaded.matrix.default.workloads) <= set(PARAMS)  # the default run compares a subset (README)
     by = {(c.profile, c.workload): c for p in ("smoke", "quick", "article", "accuracy")
           for c in expand(loaded, profile=p, environments=["keras3-jax"], workloads=list(PARAMS))}
     assert by["smoke", "cifar10_cnn"].steps_per_epoch == 8

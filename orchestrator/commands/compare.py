@@ -1,16 +1,19 @@
-"""`orchestrate compare RUN_A RUN_B`: per environment x workload x profile, the ratio of steady-state
-s/epoch (B / A) with an interval; changes whose interval excludes 1 are flagged."""
+"""`orchestrate compare RUN_A RUN_B`: per environment x workload x profile, run B's repeats against run A's:
+the ratio of their steady-state medians (B / A) with a bootstrap interval and a Mann-Whitney U test; `slower`
+and `faster` only where the test is significant and the change is beyond the tie threshold."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands.report import load_run
+from orchestrator.commands.report import add_verdict_options, load_run, verdict_settings
 from orchestrator.errors import ConfigError
 from orchestrator.report.terminal import comparison_table
-from orchestrator.stats import NOISE_CV, compare_groups, group_results
+from orchestrator.stats import NOISE_CV, group_results
+from orchestrator.verdicts import compare_runs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,14 +21,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="the baseline run folder")
     p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
     p.add_argument("--fail-on-slower", action="store_true",
-                   help="exit with status 1 when any cell is significantly slower in RUN_B")
+                   help="exit with status 1 when any cell is significantly slower in RUN_B (needs 2+ repeats)")
+    add_verdict_options(p, reference=False)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     a, b = load_run(args.run_a), load_run(args.run_b)
-    comparisons, only_a, only_b = compare_groups(group_results(a.results, noise_cv=NOISE_CV),
-                                                 group_results(b.results, noise_cv=NOISE_CV))
+    settings = verdict_settings(args, Path(args.run_b))
+    comparisons, only_a, only_b = compare_runs(group_results(a.results, noise_cv=NOISE_CV),
+                                               group_results(b.results, noise_cv=NOISE_CV), settings)
     if not comparisons:
         raise ConfigError(f"{args.run_a} and {args.run_b} share no environment x workload x profile; "
                           "nothing to compare")
@@ -37,9 +42,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[dim]only in {name_a}: {' / '.join(key)}[/dim]")
     for key in only_b:
         console.print(f"[dim]only in {name_b}: {' / '.join(key)}[/dim]")
-    slower = [c for c in comparisons if c.verdict == "slower"]
-    faster = [c for c in comparisons if c.verdict == "faster"]
-    console.print(f"{len(comparisons)} compared: {len(slower)} significantly slower, {len(faster)} significantly "
-                  f"faster, {len(comparisons) - len(slower) - len(faster)} without a significant change "
-                  "(interval of B/A excludes 1 only when the two 95% intervals do not overlap)")
-    return 1 if args.fail_on_slower and slower else 0
+    counts = {v: sum(1 for c in comparisons if c.test.verdict == v)
+              for v in ("slower", "faster", "tie", "no clear difference", "one repeat: no verdict")}
+    console.print(f"{len(comparisons)} compared: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+                  + f" (repeats' steady states; Mann-Whitney U at p <= {settings.alpha:g}, ties within "
+                  f"{settings.tie_threshold:.0%})", highlight=False)
+    return 1 if args.fail_on_slower and counts["slower"] else 0

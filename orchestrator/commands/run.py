@@ -1,4 +1,5 @@
-"""`orchestrate run [MATRIX]`: expand the matrix into cells, run them, write results and a summary."""
+"""`orchestrate run [MATRIX]`: expand the matrix into cells, run them, write results, a summary and the report
+(verdicts first; `--no-report` skips it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime
 from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, plain_name
+from orchestrator.commands.report import save_settings, write_report
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
@@ -18,6 +20,7 @@ from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
+from orchestrator.verdicts import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="cells at once (default: one per GPU, or the matrix's `slots`, else 1 on a CPU-only machine)")
     p.add_argument("--address", type=host_port("--address"), default=None,
                    help="Ray cluster address HOST:PORT for --runtime ray (default: $RAY_ADDRESS)")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write the report (verdicts, plots, report.html) at the end of the run")
     p.add_argument("--monitor-hz", type=number("--monitor-hz", float, 0.0, MAX_MONITOR_HZ, note="(0: off)"),
                    default=10.0,
                    help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
@@ -102,7 +107,16 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
-    if scheduler.interrupts or scheduler.not_run:
+    m = loaded.matrix
+    settings = Settings(m.reference, m.tie_threshold, m.alpha)
+    save_settings(run_dir.path, settings)  # `orchestrate report` judges the run the same way later
+    interrupted = bool(scheduler.interrupts or scheduler.not_run)
+    if interrupted and not args.no_report:  # stop promptly; the report can be made from what was written
+        console.print(f"report: not written (interrupted); `orchestrate report {run_dir.path}` makes it",
+                      markup=False, highlight=False, soft_wrap=True)
+    elif not args.no_report and report.results:
+        write_report(run_dir.path, report, run_dir.path / "report", console, settings)
+    if interrupted:
         console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
                       " To continue, run:", highlight=False)
         console.print(resume_command(args, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)
@@ -134,4 +148,6 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
         words += ["--workload", workload]
     if args.all:
         words.append("--all")
+    if args.no_report:
+        words.append("--no-report")
     return shlex.join([*words, "--run-id", run_id, "--resume"])

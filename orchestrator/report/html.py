@@ -1,5 +1,6 @@
-"""One self-contained HTML page for a run: plots embedded as data URIs, tables, environment and machine
-metadata, and the article's K80 numbers beside the cells whose workload they cover. No external resources.
+"""One self-contained HTML page for a run: the verdicts first (fastest valid backend per workload, ratios to the
+reference, ranking, the article's claims judged here), then plots embedded as data URIs, tables, environment and
+machine metadata, and the article's K80 numbers. No external resources.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any, Iterable
 
 from orchestrator.report import article
 from orchestrator.report.plots import Plot
+from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
+from orchestrator.verdicts import WorkloadVerdict
 from orchestrator.results import CellResult
 from orchestrator.stats import Estimate, Group
 
@@ -22,6 +25,10 @@ th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-al
 th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #17702a; } .failed, .timeout { color: #b00020; } .unsupported { color: #9a6700; }
 .noisy { color: #9a6700; font-weight: bold; } .ref { color: #555; font-style: italic; }
+.faster, .reproduced { color: #17702a; font-weight: bold; } .slower, .refuted, .excluded { color: #b00020; }
+.tie { color: #0b6e8a; font-weight: bold; } .inconclusive { color: #9a6700; }
+section#verdict { border: 2px solid #17702a; border-radius: 6px; padding: 0 1em 0.5em; background: #f7fbf7; }
+p.method { font-size: 0.85em; color: #444; max-width: 1000px; }
 figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; max-width: 900px; }
 img { max-width: 100%; border: 1px solid #eee; } code { font-size: 0.9em; }
 """
@@ -54,10 +61,11 @@ def _data_uri(plot: Plot) -> str:
 
 
 def render(run_id: str, results: list[CellResult], groups: list[Group], plots: list[Plot],
-           rejected: dict[str, str], targets: dict[str, float]) -> str:
+           rejected: dict[str, str], targets: dict[str, float], verdicts: VerdictReport | None = None) -> str:
     """The whole page as a string."""
     sections = [
         _header(run_id, results, rejected),
+        _verdict_section(verdicts) if verdicts else "",
         _summary(groups, targets),
         _figures(plots),
         _article_table({g.workload for g in groups}),
@@ -89,7 +97,7 @@ def _header(run_id: str, results: list[CellResult], rejected: dict[str, str]) ->
 
 
 def _summary(groups: list[Group], targets: dict[str, float]) -> str:
-    headers = ["environment", "backend", "workload", "profile", "repeats", "status", "steady s/epoch [95% CI]",
+    headers = ["environment", "backend", "workload", "profile", "repeats", "status", "steady s/epoch [CI]",
                "noise", "first epoch s", "samples/s", "test accuracy"]
     if targets:
         headers.append("time to target accuracy")
@@ -111,9 +119,9 @@ def _summary(groups: list[Group], targets: dict[str, float]) -> str:
         row.append(_cell(article.summary_line(g.workload), "ref"))
         rows.append(row)
     note = ("<p>Steady state: the median of the epochs after the first, per cell; across repeats (each a fresh "
-            "process and model) the median with a 95% confidence interval (order statistics from 6 repeats, "
-            "Student t below). With one repeat the interval comes from that cell's steady epochs (basis "
-            "'epochs'). 'noisy': coefficient of variation above 5%. K80 columns: the 2017 article's numbers "
+            "process and model) the median with an interval for it from the repeats (order statistics: 95% from "
+            "6 repeats; below that the range of the repeats, its coverage shown, e.g. 75% for 3). One repeat: no "
+            "interval. 'noisy': coefficient of variation above 5%. K80 columns: the 2017 article's numbers "
             f"({escape(article.HARDWARE)}), not measured here.</p>")
     return "<h2>Summary</h2>\n" + note + _table(headers, rows, "summary")
 
@@ -228,3 +236,59 @@ def _provenance(results: list[CellResult]) -> str:
                      _cell(d.subset), _cell("; ".join(d.notes) or None)])
     return "<h2>Data provenance</h2>\n" + _table(["dataset", "source", "path", "sha256", "samples", "subset",
                                                   "notes"], rows, "data")
+
+
+def _verdict_section(report: VerdictReport) -> str:
+    """The answer first: per workload the fastest valid backend, its margin with interval, and the article's
+    ordering; then each workload's ratios to the reference, the ranking and the article's claims."""
+    rows = []
+    for v in report.workloads:
+        lead = v.margin
+        rows.append([_cell(v.workload), _cell(v.profile), _cell(v.fastest.environment if v.fastest else None, "faster"),
+                     _cell(v.fastest.group.steady.describe() if v.fastest and v.fastest.group.steady else None, "num"),
+                     _cell(v.runner_up.environment if v.runner_up else None),
+                     _cell(lead.describe() if lead else None, "num"), _cell(lead.describe_p() if lead else None, "num"),
+                     _cell(v.statement()), _cell(", ".join(r.environment for r in v.excluded) or None, "excluded"),
+                     _cell(article_ordering(v.workload), "ref")])
+    parts = ['<section id="verdict"><h2>Verdict</h2>',
+             _table(["workload", "profile", "fastest valid backend", "its s/epoch", "runner-up",
+                     "runner-up / fastest [95% CI]", "p", "verdict", "excluded", "K80 2017 ordering (s/epoch)"],
+                    rows, "verdict-table")]
+    for v in report.workloads:
+        parts.append(_ratio_table(v))
+    if report.ranks:
+        ranks = [[_cell(i, "num"), _cell(r.environment), _cell(r.backend), _cell(f"{r.geomean:.3f}", "num"),
+                  _cell(r.workloads, "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
+        parts.append("<h3>Across workloads</h3>" + _table(
+            ["rank", "environment", "backend", "geometric mean ratio to the reference", "workloads", "fastest on"],
+            ranks, "ranking"))
+    claims = [[_cell(j.claim.workload), _cell(j.claim.text), _cell(j.claim.source),
+               _cell(_num(j.claim.article_ratio), "num"), _cell(j.test.describe() if j.test else None, "num"),
+               _cell(j.status, j.status.replace(" ", "-")), _cell(j.why), _cell(j.claim.caveat or None, "ref")]
+              for j in report.claims]
+    parts.append("<h3>The 2017 article's claims on this machine</h3>"
+                 "<p>Orderings and ratios between backends, never seconds across different hardware. Ratio: the "
+                 "claim's first backend's time over the second's.</p>"
+                 + _table(["workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why",
+                           "caveat"], claims, "claims"))
+    parts.append(f'<p class="method">{escape(report.method)}</p></section>')
+    return "\n".join(parts)
+
+
+def _ratio_table(v: WorkloadVerdict) -> str:
+    rows = []
+    for row in v.rows:
+        vs = row.vs_reference
+        rows.append([_cell(row.environment), _cell(row.group.backend),
+                     _cell(f"{len(row.group.steady_samples)}/{len(row.group.results)}", "num"),
+                     _cell(row.group.steady.describe() if row.group.steady else None, "num"),
+                     _cell(vs.describe() if vs else "reference", "num"), _cell(vs.describe_p() if vs else None, "num"),
+                     _cell(vs.verdict if vs else None, vs.verdict.replace(" ", "-") if vs else ""),
+                     _cell(_num(row.group.test_accuracy, "{:.4f}"), "num"),
+                     _cell(row.validity.describe() if row.validity.valid else "excluded: " + row.validity.describe(),
+                           "" if row.validity.valid else "excluded"),
+                     _cell(_num(k80_ratio(v, row.environment)), "ref")])
+    return (f"<h3>{escape(v.workload)} ({escape(v.profile)}): time relative to {escape(v.reference)}</h3>"
+            + _table(["environment", "backend", "repeats", "steady s/epoch [CI]", f"/ {v.reference} [95% CI]", "p",
+                      "verdict", "test accuracy", "validity", "K80 2017 ratio"], rows,
+                     f"ratios-{v.workload}-{v.profile}"))

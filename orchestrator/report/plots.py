@@ -1,23 +1,29 @@
-"""PNG figures like the article's: per workload, s/epoch bars by backend (beside the K80's) and
-accuracy-vs-epoch curves by backend; GPU (and CPU) utilization over time where the monitor sampled it.
+"""PNG figures: per workload, each backend's time relative to the reference with interval whiskers (the
+article's K80 ratios beside them: ratios, never seconds across hardware), this run's s/epoch bars and
+accuracy-vs-epoch curves by backend; across workloads the Dolan-More performance profile; GPU (and CPU)
+utilization over time where the monitor sampled it.
 
 Matplotlib's object API only (no pyplot state), so figures can be made from any thread.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 from orchestrator.monitor import read_series
+
 from orchestrator.report import article
+from orchestrator.report.verdict import VerdictReport, k80_ratio
 from orchestrator.results import CellResult
 from orchestrator.stats import Group
+from orchestrator.verdicts import WorkloadVerdict
 
 _COLORS = {"tensorflow": "#ff7f0e", "cntk": "#1f77b4", "theano": "#2ca02c", "mxnet": "#d62728",
            "jax": "#9467bd", "torch": "#8c564b", "openvino": "#e377c2", "numpy": "#7f7f7f"}
@@ -31,19 +37,25 @@ class Plot:
     title: str
     caption: str
     workload: str
-    kind: str  # epoch_time | accuracy | gpu_utilization | cpu_utilization
+    kind: str  # ratio | performance_profile | epoch_time | accuracy | gpu_utilization | cpu_utilization
 
 
 def color(backend: str) -> str:
     return _COLORS.get(backend, "#17becf")
 
 
-def render_all(groups: list[Group], run_path: Path, out_dir: Path) -> list[Plot]:
+def render_all(groups: list[Group], run_path: Path, out_dir: Path,
+               verdicts: VerdictReport | None = None) -> list[Plot]:
     """Every figure for the run, written as PNG files into `out_dir`, in reading order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: list[Plot] = []
+    if verdicts is not None and len(verdicts.workloads) > 1 and len(verdicts.profile) > 1:
+        plots.append(performance_profile(verdicts, out_dir))
     for workload in dict.fromkeys(g.workload for g in groups):
         mine = [g for g in groups if g.workload == workload]
+        for v in verdicts.workloads if verdicts else []:
+            if v.workload == workload and len(v.rows) > 1:
+                plots.append(ratios(v, out_dir))
         plots.append(epoch_time(workload, mine, out_dir))
         curves = accuracy_curves(workload, mine, out_dir)
         if curves:
@@ -65,12 +77,10 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def epoch_time(workload: str, groups: list[Group], out_dir: Path) -> Plot:
-    """Steady-state s/epoch by environment (median of repeats, 95% CI whiskers, first epoch hollow),
-    and beside it the article's K80 s/epoch by backend."""
-    reference = article.for_workload(workload)
-    fig = Figure(figsize=(10 if reference else 6.5, 4.2))
-    axes = fig.subplots(1, 2 if reference else 1, squeeze=False)[0]
-    ax = axes[0]
+    """Steady-state s/epoch by environment on this machine (median of repeats, interval whiskers, first epoch
+    dashed). The article's K80 seconds are not drawn beside them: other hardware, other scale (see `ratios`)."""
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
     labels = [f"{g.environment}\n{g.profile}" if len({x.profile for x in groups}) > 1 else g.environment
               for g in groups]
     positions = range(len(groups))
@@ -82,36 +92,101 @@ def epoch_time(workload: str, groups: list[Group], out_dir: Path) -> Plot:
         if g.steady.has_interval:
             err = [[g.steady.median - g.steady.low], [g.steady.high - g.steady.median]]  # type: ignore[operator]
         ax.bar(x, g.steady.median, width=0.6, color=color(g.backend), yerr=err, capsize=4,
-               label="steady state (median, 95% CI)" if x == 0 else None)
+               label="steady state (median of repeats, interval)" if x == 0 else None)
         if g.first_epoch is not None:
             ax.plot([x - 0.3, x + 0.3], [g.first_epoch.median] * 2, color="black", linestyle="--", linewidth=1,
                     label="first epoch" if x == 0 else None)
         ax.annotate(f"{g.steady.median:.3g}", (x, g.steady.median), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 3), textcoords="offset points")
-    ax.set_xticks(list(positions), labels, fontsize=8)
+    ax.set_xticks(list(positions), labels, fontsize=7, rotation=20)
     ax.set_ylabel("seconds per epoch")
     ax.set_title(f"{workload}: this run ({_device_label(groups)})", fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
     ax.set_ylim(bottom=0)
-    if reference:
-        ref_ax = axes[1]
-        xs = range(len(reference))
-        ref_ax.bar(list(xs), [n.s_per_epoch or 0 for n in reference], width=0.6,
-                   color=[color(n.backend) for n in reference], hatch="//", edgecolor="white")
-        for x, n in zip(xs, reference):
-            ref_ax.annotate(n.s_per_epoch_text, (x, n.s_per_epoch or 0), ha="center", va="bottom", fontsize=8,
-                            xytext=(0, 3), textcoords="offset points")
-        ref_ax.set_xticks(list(xs), [article.BACKEND_LABELS[n.backend] for n in reference], fontsize=8)
-        ref_ax.set_title(f"{workload}: the 2017 article on a K80 ({reference[0].epochs} epochs)", fontsize=10)
-        ref_ax.set_ylabel("seconds per epoch")
-        ref_ax.set_ylim(bottom=0)
     fig.tight_layout()
     path = _save(fig, out_dir / f"epoch_time_{_slug(workload)}.png")
-    caption = ("Bars: steady-state seconds per epoch (median of the epochs after the first; median over repeats, "
-               "whiskers the 95% confidence interval). Dashed line: first epoch (compile and warm-up).")
-    if reference:
-        caption += " Right: the article's K80 numbers (hatched), not measured here."
+    caption = ("Bars: steady-state seconds per epoch (per repeat the median of the epochs after the first; the "
+               "median over repeats, whiskers its interval; none with one repeat). Dashed line: first epoch "
+               "(compile and warm-up).")
     return Plot(path, f"{workload}: seconds per epoch by backend", caption, workload, "epoch_time")
+
+
+def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
+    """Each backend's time relative to the reference (log scale, 95% interval whiskers, the tie band shaded),
+    the article's K80 ratio beside it as a hollow diamond where the article has both backends."""
+    rows = verdict.rows
+    fig = Figure(figsize=(max(6.5, 1.1 * len(rows) + 2), 4.4))
+    ax = fig.subplots()
+    threshold = verdict.settings.tie_threshold
+    ax.axhspan(1 - threshold, 1 + threshold, color="#dddddd", alpha=0.6, label=f"tie band (within {threshold:.0%})")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    drawn_k80 = False
+    for x, row in enumerate(rows):
+        vs = row.vs_reference
+        ratio = 1.0 if vs is None else vs.ratio
+        excluded = not row.validity.valid
+        if ratio is not None:
+            err = None
+            if vs is not None and vs.has_interval:
+                err = [[ratio - vs.low], [vs.high - ratio]]  # type: ignore[operator]
+            ax.errorbar(x - 0.1, ratio, yerr=err, fmt="o", markersize=7, capsize=4,
+                        color="#aaaaaa" if excluded else color(row.group.backend))
+            note = "excluded" if excluded else (vs.verdict if vs else "reference")
+            ax.annotate(f"{ratio:.2f}\n{note}", (x - 0.1, ratio), fontsize=7, ha="right", va="bottom",
+                        xytext=(-5, 3), textcoords="offset points", color="#b00020" if excluded else "#333")
+        k80 = k80_ratio(verdict, row.environment)
+        if k80 is not None:
+            ax.plot(x + 0.15, k80, "D", markersize=7, markerfacecolor="none", markeredgecolor="black",
+                    label="K80 2017 ratio (the article)" if not drawn_k80 else None)
+            drawn_k80 = True
+    ax.set_yscale("log")
+    _log_ticks(ax.yaxis)
+    ax.set_xticks(list(range(len(rows))), [r.environment for r in rows], fontsize=8, rotation=20)
+    ax.set_ylabel(f"time / {verdict.reference} time (log)")
+    ax.set_title(f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}, below 1 is faster",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path = _save(fig, out_dir / f"ratio_{_slug(verdict.workload)}_{_slug(verdict.profile)}.png")
+    caption = (f"Points: median steady-state time over repeats divided by {verdict.reference}'s, whiskers the "
+               "bootstrap 95% interval (none with one repeat); grey: excluded from verdicts (reason in the table). "
+               "Hollow diamonds: the article's ratio between the same backends on its K80, where it has both.")
+    return Plot(path, f"{verdict.workload}: time relative to {verdict.reference}", caption, verdict.workload, "ratio")
+
+
+def _log_ticks(axis) -> None:  # noqa: ANN001 (a matplotlib Axis)
+    """Plain numbers at 1, 2, 5 x 10^k on a log axis, no minor labels."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def performance_profile(verdicts: VerdictReport, out_dir: Path) -> Plot:
+    """Dolan-More: rho(tau), the share of workloads on which a backend is within a factor tau of the fastest
+    valid one (invalid or missing: never)."""
+    curves = verdicts.profile
+    finite = [f for c in curves for f in c.factors if math.isfinite(f)]
+    top = max(finite + [1.0]) * 1.15
+    taus = sorted({1.0, top, *finite})
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    for i, c in enumerate(curves):
+        ax.step(taus, [c.share_within(t) for t in taus], where="post", linewidth=1.5,
+                linestyle=_LINESTYLES[i % len(_LINESTYLES)], color=color(c.backend), label=c.environment)
+    ax.set_xscale("log")
+    _log_ticks(ax.xaxis)
+    ax.set_xlim(1.0, top)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("tau: within this factor of the fastest valid backend (log)")
+    ax.set_ylabel("share of workloads")
+    ax.set_title(f"Performance profile over {len(verdicts.workloads)} workload(s)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = _save(fig, out_dir / "performance_profile.png")
+    caption = ("Dolan-More performance profile, as MLCommons AlgoPerf scores submissions: for each backend the "
+               "share of workloads on which its median time is within a factor tau of the fastest valid backend's "
+               "(at tau = 1: how often it is the fastest). Higher and further left is better.")
+    return Plot(path, "Performance profile across workloads", caption, "", "performance_profile")
 
 
 def _device_label(groups: list[Group]) -> str:

@@ -7,7 +7,9 @@ from rich.table import Table
 
 from orchestrator.report import article
 from orchestrator.results import CellResult
-from orchestrator.stats import Comparison, Group
+from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
+from orchestrator.stats import Group
+from orchestrator.verdicts import RunComparison, WorkloadVerdict
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "unsupported": "yellow"}
 
@@ -46,10 +48,10 @@ def print_summary(results: list[CellResult], console: Console | None = None, tit
 
 
 def group_table(groups: list[Group], title: str = "Repeats aggregated") -> Table:
-    """One row per environment x workload x profile: median of repeats with its 95% CI, noise, the K80's."""
+    """One row per environment x workload x profile: median of repeats with its interval, noise, the K80's."""
     table = Table(title=title)
     for column, justify in (("environment", "left"), ("workload", "left"), ("profile", "left"),
-                            ("ok/repeats", "right"), ("steady s/epoch [95% CI]", "right"), ("basis", "left"),
+                            ("ok/repeats", "right"), ("steady s/epoch [CI]", "right"), ("basis", "left"),
                             ("noise", "left"), ("first epoch s", "right"), ("test acc", "right"),
                             ("time to target", "right"), ("K80 2017 s/epoch", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -71,17 +73,99 @@ def group_table(groups: list[Group], title: str = "Repeats aggregated") -> Table
     return table
 
 
-def comparison_table(comparisons: list[Comparison], name_a: str, name_b: str) -> Table:
-    table = Table(title=f"{name_b} against {name_a}: steady-state s/epoch, ratio B/A (above 1: B slower)")
+def comparison_table(comparisons: list[RunComparison], name_a: str, name_b: str) -> Table:
+    table = Table(title=f"{name_b} against {name_a}: steady-state s/epoch over repeats, ratio B/A (above 1: B slower)")
     for column, justify in (("environment", "left"), ("workload", "left"), ("profile", "left"),
-                            (f"A {name_a}", "right"), (f"B {name_b}", "right"), ("B/A", "right"),
-                            ("95% interval", "right"), ("verdict", "left")):
+                            (f"A {name_a}", "right"), (f"B {name_b}", "right"), ("B/A [95% CI]", "right"),
+                            ("p", "right"), ("verdict", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    styles = {"slower": "red", "faster": "green", "not comparable": "dim"}
     for c in comparisons:
-        style = styles.get(c.verdict, "")
-        verdict = f"[{style}]{c.verdict}[/{style}]" if style else c.verdict
-        interval = f"[{c.low:.3f}, {c.high:.3f}]" if c.low is not None and c.high is not None else "-"
-        table.add_row(*c.key, c.a.describe() if c.a else "-", c.b.describe() if c.b else "-",
-                      _num(c.ratio, "{:.3f}"), interval, verdict)
+        a, b = c.a.steady, c.b.steady
+        table.add_row(*c.key, a.describe() if a else "-", b.describe() if b else "-", c.test.describe(),
+                      c.test.describe_p(), _styled(c.test.verdict))
     return table
+
+
+_VERDICT_STYLE = {"faster": "green", "slower": "red", "tie": "cyan", "reproduced": "green", "refuted": "red",
+                  "inconclusive": "yellow", "not run": "dim", "untestable": "dim"}
+
+
+def _styled(text: str) -> str:
+    style = _VERDICT_STYLE.get(text)
+    return f"[{style}]{text}[/{style}]" if style else text
+
+
+def verdict_table(report: VerdictReport) -> Table:
+    """The answer first: per workload the fastest valid backend, its margin, and the article's ordering."""
+    table = Table(title="Verdict: the fastest valid backend per workload")
+    for column in ("workload", "profile", "fastest (valid)", "runner-up / fastest [95% CI], p", "verdict",
+                   "excluded", "K80 2017 ordering (s/epoch)"):
+        table.add_column(column)
+    for v in report.workloads:
+        lead = v.margin
+        margin = "-"
+        if lead and v.runner_up:
+            margin = f"{v.runner_up.environment}: {lead.describe()}"
+            margin += f", p={lead.describe_p()}" if lead.p_value is not None else ""
+        table.add_row(v.workload, v.profile, v.fastest.environment if v.fastest else "-", margin,
+                      v.statement(short=True), ", ".join(r.environment for r in v.excluded) or "-",
+                      article_ordering(v.workload))
+    return table
+
+
+def ratio_table(verdict: WorkloadVerdict) -> Table:
+    """Every backend on one workload against the reference, with its validity."""
+    table = Table(title=f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}")
+    for column in ("environment", "repeats", "steady s/epoch [CI]", f"/ {verdict.reference} [95% CI]", "p",
+                   "verdict", "test acc", "validity", "K80 2017 ratio"):
+        table.add_column(column)
+    for row in verdict.rows:
+        vs = row.vs_reference
+        steady = row.group.steady
+        k80 = k80_ratio(verdict, row.environment)
+        table.add_row(
+            row.environment, f"{len(row.group.steady_samples)}/{len(row.group.results)}",
+            steady.describe() if steady else "-", vs.describe() if vs else "reference",
+            vs.describe_p() if vs else "-", _styled(vs.verdict) if vs else "-",
+            _num(row.group.test_accuracy, "{:.4f}"),
+            row.validity.describe() if row.validity.valid else f"[red]excluded: {row.validity.describe()}[/red]",
+            _num(k80, "{:.3g}"))
+    return table
+
+
+def ranking_table(report: VerdictReport) -> Table:
+    table = Table(title="Across workloads: geometric mean of the ratios to the reference (below 1: faster)")
+    for column in ("rank", "environment", "backend", "geometric mean ratio", "workloads", "fastest on"):
+        table.add_column(column)
+    for i, r in enumerate(report.ranks, 1):
+        table.add_row(str(i), r.environment, r.backend, f"{r.geomean:.3f}", str(r.workloads), str(r.fastest_on))
+    return table
+
+
+def claims_table(report: VerdictReport) -> Table:
+    table = Table(title="The 2017 article's claims on this machine (orderings and ratios, not seconds)")
+    for column in ("workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why"):
+        table.add_column(column, overflow="fold")
+    for j in report.claims:
+        c = j.claim
+        if j.status == "not run":
+            continue
+        table.add_row(c.workload, c.text, c.source, _num(c.article_ratio, "{:.3g}"),
+                      j.test.describe() if j.test else "-", _styled(j.status), j.why)
+    return table
+
+
+def print_verdicts(report: VerdictReport, console: Console | None = None) -> None:
+    """The verdict section of the terminal report: verdicts, per-workload ratios, ranking, claims."""
+    console = console or Console()
+    console.print(verdict_table(report))
+    for verdict in report.workloads:
+        console.print(ratio_table(verdict))
+    if report.ranks:
+        console.print(ranking_table(report))
+    console.print(claims_table(report))
+    not_run = sorted({j.claim.workload for j in report.claims if j.status == "not run"})
+    if not_run:
+        console.print(f"The article's claims on {', '.join(not_run)}: not run here (not in this run, or not both "
+                      "backends).", style="dim", markup=False, highlight=False)
+    console.print(report.method, style="dim", markup=False, highlight=False)

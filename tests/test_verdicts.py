@@ -1,0 +1,253 @@
+"""Verdicts on constructed samples: a known difference found, a tie declared, one repeat never judged; invalid
+cells (NaN loss, accuracy at chance or far below the others) excluded from "fastest"; the ranking, the
+performance profile and the article's claims; and the verdict section of a report rendered in headless Chromium."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from headless_chromium import Chromium
+from orchestrator.cli import main
+from orchestrator.commands.report import save_settings
+from orchestrator.matrix import expand, load_matrix
+from orchestrator.report.claims import CLAIMS, judge_all
+from orchestrator.results import (
+    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, RunDir, Threads, Timings, WorkloadInfo,
+)
+from orchestrator.stats import group_results, steady_state
+from orchestrator.verdicts import (
+    Settings, pair_test, performance_profile, ranking, workload_verdicts,
+)
+
+BASE = [10.0, 10.1, 9.9, 10.2, 9.8]  # five repeats' steady states, 1% apart
+BACKENDS = {"tensorflow1": "tensorflow", "cntk": "cntk", "theano": "theano", "mxnet-keras1": "mxnet",
+            "keras3-jax": "jax", "keras3-torch": "torch", "keras3-tensorflow": "tensorflow"}
+DATASETS = {"mnist_mlp": "mnist", "mnist_cnn": "mnist", "babi_rnn": "babi"}
+
+
+def cell(env: str, workload: str, repeat: int, steady: float, accuracy: float = 0.95, loss: float = 0.2,
+         run_id: str = "constructed") -> CellResult:
+    """One repeat whose epochs after the first all take `steady` seconds."""
+    epochs_s = [steady * 3, steady, steady]
+    per_epoch = [EpochMetrics(epoch=i + 1, seconds=s, loss=loss if i else 0.5, val_accuracy=accuracy)
+                 for i, s in enumerate(epochs_s)]
+    return CellResult(
+        run_id=run_id, cell_id=f"{env}__{workload}__compare__r{repeat}", status="ok",
+        environment=EnvironmentInfo(name=env, backend=BACKENDS[env], keras_version="2.3.1", python_version="3.6",
+                                    runtime="local"),
+        workload=WorkloadInfo(name=workload, profile="compare", epochs=3, batch_size=128, repeat=repeat),
+        data=DataInfo(source="real", dataset=DATASETS[workload]),
+        timings=Timings(epochs_s=epochs_s, first_epoch_s=epochs_s[0], steady_state_s=steady_state(epochs_s)),
+        metrics=Metrics(per_epoch=per_epoch, test={"accuracy": accuracy, "loss": loss}),
+        threads=Threads(requested=2),
+    )
+
+
+def repeats(env: str, workload: str, times: list[float], **kw: float) -> list[CellResult]:
+    return [cell(env, workload, i, t, **kw) for i, t in enumerate(times)]  # type: ignore[arg-type]
+
+
+def test_a_known_ten_percent_difference_is_found_with_five_repeats_each() -> None:
+    faster = [t * 0.9 for t in reversed(BASE)]
+    test = pair_test(BASE, faster)
+    assert test.verdict == "faster" and test.ratio == pytest.approx(0.9)
+    assert test.low is not None and test.high is not None and test.low < 0.9 < test.high < 1
+    assert test.p_value == pytest.approx(2 / 252)  # exact Mann-Whitney U: complete separation of 5 and 5
+    assert pair_test(faster, BASE).verdict == "slower"
+
+
+def test_identical_distributions_are_declared_a_tie() -> None:
+    test = pair_test(BASE, [10.05, 9.95, 10.15, 9.85, 10.0])
+    assert test.verdict == "tie" and 0.95 <= test.low <= test.ratio <= test.high <= 1.05  # type: ignore[operator]
+    assert pair_test(BASE, list(BASE)).verdict == "tie"
+
+
+def test_small_differences_and_small_samples_are_not_called() -> None:
+    # 3% faster on every repeat: significant, but under the 5% threshold: never "faster".
+    assert pair_test(BASE, [t * 0.97 for t in BASE]).verdict in ("tie", "no clear difference")
+    # Three repeats each, completely separated: the exact two-sided p is 0.1, so no verdict at 0.05.
+    three = pair_test(BASE[:3], [t * 0.7 for t in BASE[:3]])
+    assert three.verdict == "no clear difference" and three.p_value == pytest.approx(0.1)
+    assert pair_test(BASE[:3], [t * 0.7 for t in BASE[:3]], alpha=0.1).verdict == "faster"
+    # A wide spread: the interval straddles 1.
+    assert pair_test(BASE, [7.0, 13.0, 9.0, 11.5, 10.0]).verdict == "no clear difference"
+
+
+def test_one_repeat_gives_no_interval_and_no_verdict() -> None:
+    test = pair_test([10.0], [5.0])
+    assert test.ratio == pytest.approx(0.5) and not test.has_interval and test.p_value is None
+    assert test.verdict == "one repeat: no verdict" and test.describe() == "0.5 (one repeat: no interval)"
+    assert pair_test([], [5.0]).verdict == "not comparable"
+
+
+def _mlp_run(**overrides: list[CellResult]) -> list[CellResult]:
+    """mnist_mlp: tensorflow1 the reference; keras3-jax 20% faster; cntk equal; mxnet 45% faster."""
+    envs = {"tensorflow1": BASE, "keras3-jax": [t * 0.8 for t in BASE], "cntk": BASE[::-1],
+            "mxnet-keras1": [t * 0.55 for t in BASE]}
+    cells: list[CellResult] = []
+    for env, times in envs.items():
+        cells += overrides.get(env.replace("-", "_"), repeats(env, "mnist_mlp", times))
+    return cells
+
+
+def test_a_nan_cell_is_excluded_and_a_fast_wrong_backend_never_wins() -> None:
+    nan = repeats("keras3-torch", "mnist_mlp", [t * 0.3 for t in BASE], loss=math.nan, accuracy=0.95)
+    (verdict,) = workload_verdicts(group_results(_mlp_run() + nan))
+    torch = verdict.row("keras3-torch")
+    assert torch is not None and not torch.validity.valid and "loss went NaN" in torch.validity.describe()
+    assert verdict.fastest is not None and verdict.fastest.environment == "mxnet-keras1"
+    assert verdict.runner_up is not None and verdict.runner_up.environment == "keras3-jax"
+    assert verdict.margin is not None and verdict.margin.verdict == "slower"  # jax takes 0.8/0.55 = 1.45x
+    assert verdict.statement().startswith("mxnet-keras1 fastest: keras3-jax takes 1.45x its time")
+    assert [r.environment for r in verdict.excluded] == ["keras3-torch"]
+    assert verdict.reference == "tensorflow1"
+    ratios = {r.environment: r.vs_reference.verdict for r in verdict.rows if r.vs_reference}
+    assert ratios == {"mxnet-keras1": "faster", "keras3-jax": "faster", "cntk": "tie", "keras3-torch": "faster"}
+
+
+def test_cells_at_chance_or_far_below_the_others_are_excluded_with_the_reason() -> None:
+    chance = repeats("mxnet-keras1", "mnist_mlp", [t * 0.55 for t in BASE], accuracy=0.11)
+    (verdict,) = workload_verdicts(group_results(_mlp_run(mxnet_keras1=chance)))
+    mxnet = verdict.row("mxnet-keras1")
+    assert mxnet is not None and "at chance" in mxnet.validity.describe()
+    assert verdict.fastest is not None and verdict.fastest.environment == "keras3-jax"
+    below = repeats("keras3_jax".replace("_", "-"), "mnist_mlp", [t * 0.8 for t in BASE], accuracy=0.70)
+    (verdict,) = workload_verdicts(group_results(_mlp_run(keras3_jax=below)))
+    jax = verdict.row("keras3-jax")
+    assert jax is not None and "far below the other backends' 0.950" in jax.validity.describe()
+
+
+def test_ranking_and_performance_profile_across_workloads() -> None:
+    cnn = (repeats("tensorflow1", "mnist_cnn", BASE) + repeats("keras3-jax", "mnist_cnn", [t * 2 for t in BASE])
+           + repeats("cntk", "mnist_cnn", [t * 1.5 for t in BASE]))
+    verdicts = workload_verdicts(group_results(_mlp_run() + cnn), Settings(reference="tensorflow1"))
+    ranks = {r.environment: r for r in ranking(verdicts)}
+    assert ranks["keras3-jax"].geomean == pytest.approx(math.sqrt(0.8 * 2.0))
+    assert ranks["tensorflow1"].geomean == pytest.approx(1.0) and ranks["tensorflow1"].fastest_on == 1
+    assert ranks["mxnet-keras1"].workloads == 1 and ranks["mxnet-keras1"].fastest_on == 1
+    curves = {c.environment: c for c in performance_profile(verdicts)}
+    assert curves["mxnet-keras1"].factors == [1.0, math.inf]  # fastest on mnist_mlp, absent from mnist_cnn
+    assert curves["tensorflow1"].share_within(1.0) == 0.5 and curves["tensorflow1"].share_within(2.0) == 1.0
+    assert curves["keras3-jax"].factors == pytest.approx([0.8 / 0.55, 2.0])
+
+
+def test_the_articles_claims_are_judged_from_ratios() -> None:
+    theano = repeats("theano", "mnist_mlp", [t * 1.3 for t in BASE])
+    settings = Settings()
+    judged = {j.claim.id: j for j in judge_all(workload_verdicts(group_results(_mlp_run() + theano)), settings)}
+    assert judged["mlp-mxnet-tf"].status == "reproduced"  # MXNet faster than TF
+    assert judged["mlp-cntk-tf"].status == "reproduced"  # CNTK and TF a tie
+    assert judged["mlp-theano-tf"].status == "refuted" and "theano slower" in judged["mlp-theano-tf"].why
+    assert judged["cnn-cntk-tf"].status == "not run"
+    assert judged["cifar-mxnet-cntk"].status == "untestable"
+    assert {c.id for c in CLAIMS} == set(judged)
+    # "over twice as fast" needs the whole interval beyond the factor
+    babi = repeats("tensorflow1", "babi_rnn", BASE, accuracy=0.5) + repeats("cntk", "babi_rnn",
+                                                                            [t * 1.5 for t in BASE], accuracy=0.5)
+    judged = {j.claim.id: j for j in judge_all(workload_verdicts(group_results(babi)), settings)}
+    assert judged["babi-cntk-tf-text"].status == "refuted" and "short of the claimed factor" in \
+        judged["babi-cntk-tf-text"].why
+    assert judged["babi-cntk-tf-notebook"].status == "refuted"
+
+
+def test_repeats_are_interleaved_across_environments_and_the_default_compares(repo: Path) -> None:
+    loaded = load_matrix(repo / "matrix.yaml")
+    cells = expand(loaded)
+    default = loaded.matrix.default
+    envs = [e for e in loaded.matrix.environments if e in default.environments]
+    assert {"tensorflow1", "cntk", "theano", "mxnet-keras1", "keras3-tensorflow", "keras3-jax",
+            "keras3-torch"} == set(envs)
+    repeats_n = loaded.matrix.profiles[default.profile].repeats
+    assert repeats_n >= 3
+    first = default.workloads[0]
+    assert [(c.environment, c.repeat) for c in cells[:2 * len(envs)]] == \
+        [(e, r) for r in range(2) for e in envs] and {c.workload for c in cells[:len(envs)]} == {first}
+    assert loaded.matrix.reference == "tensorflow1" and all(c.epochs >= 3 for c in cells)
+
+
+def _write_run(tmp_path: Path) -> Path:
+    nan = repeats("keras3-torch", "mnist_mlp", [t * 0.3 for t in BASE], loss=math.nan)
+    cnn = repeats("tensorflow1", "mnist_cnn", BASE) + repeats("cntk", "mnist_cnn", [t * 1.5 for t in BASE])
+    run = RunDir(tmp_path / "results", "constructed")
+    run.ensure_writable()
+    for result in _mlp_run() + nan + cnn:
+        run.write_cell(result)
+    return run.path
+
+
+VERDICT_VIEW = """(() => {
+  const text = el => el.innerText.trim();
+  const table = id => { const t = document.getElementById(id); return t && {
+      headers: [...t.querySelectorAll('th')].map(text),
+      rows: [...t.tBodies[0].rows].map(r => [...r.cells].map(text))}; };
+  const h2 = [...document.querySelectorAll('h2')].map(text);
+  const section = document.getElementById('verdict');
+  return {h2, verdict: table('verdict-table'), mlp: table('ratios-mnist_mlp-compare'), claims: table('claims'),
+          ranking: table('ranking'), shown: section && section.getBoundingClientRect().height > 100,
+          images: [...document.images].map(img => img.alt)};
+})()"""
+
+
+def test_verdict_section_comes_first_in_the_report_in_headless_chromium(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_path = _write_run(tmp_path)
+    assert main(["report", str(run_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("Verdict: the fastest valid backend") < out.index("Run constructed: cells")
+    verdict_line = next(line for line in out.splitlines() if "mnist_mlp" in line and "compare" in line)
+    assert "mxnet-keras1" in verdict_line and "keras3-jax: 1.45 [" in verdict_line and "keras3-torch" in verdict_line
+    assert "takes 1.45x as long" in " ".join(out.split())
+    assert "excluded: loss went NaN" in out
+    with Chromium(tmp_path / "chromium-profile") as browser:
+        browser.open((run_path / "report" / "report.html").as_uri())
+        seen = browser.evaluate(VERDICT_VIEW)
+    assert seen["h2"][0] == "Verdict" and seen["shown"]
+    verdict = {row[0]: dict(zip(seen["verdict"]["headers"], row)) for row in seen["verdict"]["rows"]}
+    mlp = verdict["mnist_mlp"]
+    assert mlp["fastest valid backend"] == "mxnet-keras1" and mlp["runner-up"] == "keras3-jax"
+    assert mlp["excluded"] == "keras3-torch"
+    assert mlp["K80 2017 ordering (s/epoch)"].startswith("MXNet (Keras 1.2.2) 1.49")
+    assert mlp["runner-up / fastest [95% CI]"].startswith("1.45 [")
+    assert verdict["mnist_cnn"]["fastest valid backend"] == "tensorflow1"
+    rows = {row[0]: dict(zip(seen["mlp"]["headers"], row)) for row in seen["mlp"]["rows"]}
+    assert rows["tensorflow1"]["/ tensorflow1 [95% CI]"] == "reference"
+    assert rows["mxnet-keras1"]["verdict"] == "faster" and rows["mxnet-keras1"]["K80 2017 ratio"] == "0.538"
+    assert rows["keras3-torch"]["validity"].startswith("excluded: loss went NaN")
+    claims = {row[1]: row[5] for row in seen["claims"]["rows"]}
+    assert claims["MNIST CNN: TensorFlow faster than CNTK (10.3 vs 14.9 s/epoch)"] == "reproduced"
+    assert [row[1] for row in seen["ranking"]["rows"]][0] == "mxnet-keras1"
+    assert {"Performance profile across workloads", "mnist_mlp: time relative to tensorflow1"} <= set(seen["images"])
+
+
+def test_compare_judges_repeats_not_epochs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = RunDir(tmp_path, "a"), RunDir(tmp_path, "b")
+    for run, factor in ((a, 1.0), (b, 1.2)):
+        run.ensure_writable()
+        for result in repeats("tensorflow1", "mnist_mlp", [t * factor for t in BASE]):
+            run.write_cell(result.model_copy(update={"run_id": run.run_id}))
+        run.write_cell(cell("cntk", "mnist_mlp", 0, 10.0 * factor, run_id=run.run_id))
+    assert main(["compare", str(a.path), str(b.path), "--fail-on-slower"]) == 1
+    out = capsys.readouterr().out
+    assert "2 compared: 1 slower, 1 one repeat: no verdict" in out
+    assert main(["compare", str(b.path), str(a.path), "--fail-on-slower"]) == 0
+
+
+def test_report_judges_a_run_with_the_settings_its_matrix_gave(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    run = RunDir(tmp_path, "three")
+    run.ensure_writable()
+    for result in repeats("tensorflow1", "mnist_mlp", BASE[:3]) + repeats("cntk", "mnist_mlp",
+                                                                          [t * 1.5 for t in BASE[:3]]):
+        run.write_cell(result)
+    assert main(["report", str(run.path)]) == 0  # 3 repeats each: p = 0.1, no verdict at the default 0.05
+    assert "no clear difference" in capsys.readouterr().out
+    save_settings(run.path, Settings(reference="cntk", tie_threshold=0.05, alpha=0.1))
+    assert main(["report", str(run.path)]) == 0  # what `orchestrate run` saved from the matrix
+    out = capsys.readouterr().out
+    assert "time relative to cntk" in out and "faster" in out
+    assert main(["report", str(run.path), "--alpha", "2"]) == 2
+    assert main(["report", str(run.path), "--reference", "theano"]) == 2
+    assert "--reference theano: no cell of that environment" in capsys.readouterr().err
