@@ -67,6 +67,11 @@ class EnvPaths:
         return self.root / "ready.json"
 
     @property
+    def overlay(self) -> Path | None:
+        """Packages put on PYTHONPATH for cells (an existing interpreter's private Keras); none for a venv."""
+        return None
+
+    @property
     def build_log(self) -> Path:
         return self.root / "build.log"
 
@@ -139,6 +144,8 @@ def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
         result["LD_LIBRARY_PATH"] = os.pathsep.join(
             p for p in (str(paths.lib), result.get("LD_LIBRARY_PATH", "")) if p
         )
+    if paths.overlay is not None:
+        result["PYTHONPATH"] = str(paths.overlay)
     for key, value in env.env.items():
         if key == "THEANO_FLAGS":
             result[key] = f"{result[key]},{value}"

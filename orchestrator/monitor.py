@@ -23,13 +23,14 @@ from typing import Any, Callable, Mapping
 
 import psutil
 
+from orchestrator import energy
 from orchestrator.results import CellResult
 
 DEFAULT_HZ = 10.0
 # How often the process tree and the GPUs' process lists are re-read (a scan of /proc: costlier than a
 # sample). A child's CPU time before it is first seen (at most this long) is not counted.
 TREE_REFRESH_S = 0.5
-GPU_METRICS = ("util_percent", "memory_used_mb", "power_w", "temperature_c")
+GPU_METRICS = ("util_percent", "memory_used_mb", "power_w", "temperature_c", "energy_mj")
 
 Log = Callable[[str], None]
 
@@ -69,6 +70,7 @@ class Gpu:
     info: dict[str, Any]
     unsupported: set[str] = field(default_factory=set)
     used_by_cell: bool = False
+    other_pids: set[int] = field(default_factory=set)  # processes outside the cell's tree seen on this GPU
 
 
 class Nvml:
@@ -131,6 +133,8 @@ class Nvml:
             "memory_used_mb": lambda: nv.nvmlDeviceGetMemoryInfo(gpu.handle).used / 2**20,
             "power_w": lambda: nv.nvmlDeviceGetPowerUsage(gpu.handle) / 1000.0,
             "temperature_c": lambda: float(nv.nvmlDeviceGetTemperature(gpu.handle, nv.NVML_TEMPERATURE_GPU)),
+            # Total energy since the driver loaded, in mJ (Volta and newer); kept as an integer, never rounded.
+            "energy_mj": lambda: int(nv.nvmlDeviceGetTotalEnergyConsumption(gpu.handle)),
         }
         values: dict[str, float | None] = {}
         for name, reader in readers.items():
@@ -241,6 +245,8 @@ class CellMonitor:
         self._summary: dict[str, Any] | None = None
         self._error: str | None = None
         self._self_cpu_s: float | None = None
+        self._started_unix = 0.0
+        self.energy = energy.EnergySeries.with_rapl(len(self.nvml.gpus))
 
     @classmethod
     def for_cell(cls, cells_dir: Path, cell_id: str, hz: float, cell_env: Mapping[str, str],
@@ -270,7 +276,7 @@ class CellMonitor:
             self._series = open(self.series_path, "w", newline="")
             self._writer = csv.writer(self._series)
             self._writer.writerow(self._columns)
-        self._started = time.perf_counter()
+        self._started, self._started_unix = time.perf_counter(), time.time()
         self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
         self._thread.start()
 
@@ -314,8 +320,10 @@ class CellMonitor:
             return
         tree.refresh()
         for gpu in self.nvml.gpus:
-            if not gpu.used_by_cell and self.nvml.pids_on(gpu) & tree.pids:
+            pids = self.nvml.pids_on(gpu)
+            if pids & tree.pids:
                 gpu.used_by_cell = True
+            gpu.other_pids |= {pid for pid in pids - tree.pids if not _descends_from(pid, tree.root.pid)}
 
     def _sample(self, now: float) -> list[float | None]:
         row: list[float | None] = [now - self._started]
@@ -324,9 +332,10 @@ class CellMonitor:
             row += list(tree.sample(now))
         else:
             row += [None, None, None]
-        for gpu in self.nvml.gpus:
-            values = self.nvml.read(gpu)
+        readings = [self.nvml.read(gpu) for gpu in self.nvml.gpus]
+        for values in readings:
             row += [values[m] for m in GPU_METRICS]
+        self.energy.add(row[0] or 0.0, [v["energy_mj"] for v in readings], [v["power_w"] for v in readings])
         return row
 
     def _record(self, row: list[float | None]) -> None:
@@ -372,11 +381,12 @@ class CellMonitor:
             },
             "gpus": [self._gpu_summary(gpu) for gpu in self.nvml.gpus],
             "self_cpu_s": _round(self._self_cpu_s, 4),
+            "started_unix": round(self._started_unix, 3),  # wall clock of t_s = 0 in the series
             "error": self._error,
         }
 
     def _gpu_summary(self, gpu: Gpu) -> dict[str, Any]:
-        util, memory, power, temp = (self._col(f"gpu{gpu.index}_{m}") for m in GPU_METRICS)
+        util, memory, power, temp = (self._col(f"gpu{gpu.index}_{m}") for m in GPU_METRICS[:4])
         return {
             "index": gpu.index,
             "name": gpu.info.get("name"),
@@ -388,12 +398,13 @@ class CellMonitor:
             "power_max_w": _round(power.max),
             "temperature_max_c": _round(temp.max),
             "unsupported": sorted(gpu.unsupported),
+            "other_pids": sorted(gpu.other_pids),
         }
 
     def apply(self, result: CellResult) -> CellResult:
         """The result with the monitor summary and, where GPUs were present, their model/driver/CUDA."""
         summary = self.stop()
-        update: dict[str, Any] = {"monitor": summary}
+        update: dict[str, Any] = {"monitor": summary, "energy": self.cell_energy(result)}
         if self.nvml.gpus:
             used = [g.index for g in self.nvml.gpus if g.used_by_cell]
             host = result.host.model_copy(update={
@@ -402,6 +413,23 @@ class CellMonitor:
             })
             update["host"] = host
         return result.model_copy(update=update)
+
+
+    def cell_energy(self, result: CellResult) -> dict[str, Any]:
+        """Joules per epoch and per sample (orchestrator/energy.py) from this monitor's readings."""
+        facts = [energy.GpuFacts(g.index, g.used_by_cell, sorted(g.other_pids)) for g in self.nvml.gpus]
+        t = result.timings
+        samples = t.samples_per_s * t.steady_state_s if t.samples_per_s and t.steady_state_s else None
+        return energy.cell_energy(self.energy, facts, result.metrics.per_epoch, self._started_unix, samples,
+                                  self.nvml.reason)
+
+
+def _descends_from(pid: int, root: int) -> bool:
+    """Whether a process is (still) a descendant of `root` (a child the last tree refresh had not seen yet)."""
+    try:
+        return any(parent.pid == root for parent in psutil.Process(pid).parents())
+    except psutil.Error:
+        return False
 
 
 class _Running:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands._common import data_dir, make_runtime
+from orchestrator.commands._common import data_dir, make_runtime, with_run_options
+from orchestrator.cost import record_costs
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
@@ -41,13 +42,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", default=None, help="Ray cluster address for --runtime ray (default: $RAY_ADDRESS)")
     p.add_argument("--monitor-hz", type=float, default=10.0,
                    help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
+    p.add_argument("--wheels", default=None, metavar="DIR",
+                   help="wheels for existing environments (build: none) that lack Keras: installed into a private "
+                        "overlay, never into the interpreter, never from the network")
+    p.add_argument("--price-per-hour", type=float, default=None, metavar="PRICE",
+                   help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     if not 0 <= args.monitor_hz <= 1000:
         raise ConfigError(f"--monitor-hz {args.monitor_hz:g}: give a rate from 0 (off) to 1000 samples per second")
-    loaded = load_matrix(args.matrix)
+    loaded = with_run_options(load_matrix(args.matrix), args.wheels, args.price_per_hour)
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
     if args.slots is not None and args.slots < 1:
@@ -96,6 +102,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                           observer=RunProgress(console, run_dir.logs_dir))
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
+    results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
     for path, why in report.rejected.items():
@@ -124,7 +131,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
     for flag, value in (("--profile", args.profile), ("--runtime", args.runtime if args.runtime != "auto" else None),
                         ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
-                        ("--address", args.address)):
+                        ("--address", args.address), ("--wheels", args.wheels),
+                        ("--price-per-hour", args.price_per_hour)):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:
