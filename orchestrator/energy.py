@@ -35,15 +35,17 @@ Interval = tuple[float, float]  # (start, end) in seconds since the monitor's st
 
 # ------------------------------------------------------------------------------------------ arithmetic
 
-def unwrap(values: Sequence[float], wrap: float) -> tuple[list[float], list[str]]:
-    """A counter made monotone: a fall from the upper half of its range is a wrap (add `wrap`); any other fall
-    is a reset (continue from the last value). NaN (no reading) stays NaN. Notes say what was mended."""
+def unwrap(values: Sequence[float], wrap: int) -> tuple[list[float], list[str]]:
+    """A counter made monotone and relative to its first reading: a fall from the upper half of its range is a
+    wrap (add `wrap`); any other fall is a reset (continue from the last value). NaN (no reading) stays NaN.
+    Integer readings are mended in integer arithmetic (exact near 2**64). Notes say what was mended."""
     out: list[float] = []
     notes: list[str] = []
-    offset = 0.0
+    offset = 0
+    base: float | None = None
     previous: float | None = None
     for value in values:
-        if math.isnan(value):
+        if isinstance(value, float) and math.isnan(value):
             out.append(math.nan)
             continue
         if previous is not None and value < previous:
@@ -53,7 +55,8 @@ def unwrap(values: Sequence[float], wrap: float) -> tuple[list[float], list[str]
             else:
                 offset += previous
                 notes.append("counter went back (reset): continued from its last value")
-        out.append(value + offset)
+        base = value if base is None else base
+        out.append(float(value + offset - base))
         previous = value
     return out, notes
 
@@ -159,12 +162,12 @@ class EnergySeries:
     zones: list[RaplZone] = field(default_factory=list)
     rapl_reason: str | None = None
     t: array = field(default_factory=lambda: array("d"))
-    counter_mj: list[array] = field(default_factory=list)
+    counter_mj: list[list[float]] = field(default_factory=list)  # whole mJ as int (exact), NaN for none
     power_w: list[array] = field(default_factory=list)
     rapl_uj: list[array] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.counter_mj = [array("d") for _ in range(self.gpus)]
+        self.counter_mj = [[] for _ in range(self.gpus)]
         self.power_w = [array("d") for _ in range(self.gpus)]
         self.rapl_uj = [array("d") for _ in self.zones]
 
@@ -176,7 +179,7 @@ class EnergySeries:
     def add(self, t: float, counters: Sequence[float | None], powers: Sequence[float | None]) -> None:
         self.t.append(t)
         for column, value in zip(self.counter_mj, counters):
-            column.append(math.nan if value is None else float(value))
+            column.append(math.nan if value is None else int(value))
         for column, value in zip(self.power_w, powers):
             column.append(math.nan if value is None else float(value))
         for column, value in zip(self.rapl_uj, read_rapl(self.zones)):
@@ -255,7 +258,7 @@ def _gpu_span(ts: list[float], counter: list[float], power: list[float], span: I
               ) -> tuple[float | None, str]:
     if span is None:
         return None, "none"
-    if any(not math.isnan(v) for v in counter):
+    if any(not math.isnan(v) for v in counter) and len(counter) == len(ts):
         if not stalled(ts, counter, power, span):
             joules = counter_joules(ts, counter, span)
             if joules is not None:
@@ -284,7 +287,7 @@ def cpu_energy(series: EnergySeries, spans: list[Interval | None], samples_per_e
     counters = []
     notes: list[str] = []
     for zone, column in zip(series.zones, series.rapl_uj):
-        unwrapped, mended = unwrap(list(column), zone.max_uj + 1)
+        unwrapped, mended = unwrap(list(column), int(zone.max_uj) + 1)
         counters.append(unwrapped)
         notes += [f"{zone.name}: {n}" for n in sorted(set(mended))]
 
