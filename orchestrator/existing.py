@@ -34,6 +34,9 @@ Log = Callable[[str], None]
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "openvino": "openvino",
                    "cntk": "cntk", "theano": "theano", "mxnet": "mxnet", "numpy": "numpy"}
 
+_FIND_KERAS = ("import importlib.util, sys\n"
+               "sys.exit(0 if importlib.util.find_spec('keras') else 'ModuleNotFoundError: no module named keras')")
+
 _IMPORT_CHECK = r'''
 import json, sys
 import keras
@@ -123,14 +126,14 @@ def _check_backend(env_name: str, env: Environment, interpreter: Path) -> None:
 def _with_keras(loaded: LoadedMatrix, env_name: str, env: Environment, paths: ExistingEnvPaths,
                 log: Log) -> ExistingEnvPaths:
     """The paths with the overlay in use when the interpreter lacks Keras (installed from the wheel folder)."""
-    bare = _python(paths.interpreter, ["-c", "import keras"], _plain_env())
+    bare = _python(paths.interpreter, ["-c", _FIND_KERAS], _plain_env())
     if bare.returncode == 0:
         shutil.rmtree(paths.overlay_dir, ignore_errors=True)  # the interpreter's own Keras wins
         return paths
     wheels = loaded.wheels_dir(env_name)
     if wheels is None:
         raise EnvironmentBuildError(
-            f"environment {env_name} (build: none): keras does not import in {paths.interpreter} "
+            f"environment {env_name} (build: none): keras is not installed in {paths.interpreter} "
             f"({_last_line(bare.stderr)}). Give a folder holding Keras' wheel (keras=={env.keras}) and those of its "
             f"requirements that the interpreter lacks, with --wheels DIR or environments.{env_name}.wheels: they "
             "go into a private overlay in the orchestrator's cache, never into the interpreter"

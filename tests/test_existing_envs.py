@@ -1,0 +1,151 @@
+"""Existing environments (`build: none`): a real interpreter used as it is, never changed.
+
+The keras3-jax virtualenv the suite builds serves as an interpreter "already set up" (as a cloud image's
+Python would be); a plain venv holding only JAX plays one that lacks Keras, which then comes from a folder of
+real wheels into the private overlay.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.cli import main
+from orchestrator.errors import EnvironmentBuildError
+from orchestrator.existing import prepare_existing
+from orchestrator.interpreters import find_interpreter
+from orchestrator.matrix import load_matrix
+from orchestrator.results import read_cell
+from orchestrator.runtimes.local import LocalRuntime, uv_binary
+
+pytestmark = pytest.mark.integration
+
+KERAS = "3.15.1"
+
+
+def matrix_with(repo: Path, folder: Path, environments: dict[str, dict]) -> Path:
+    """The project's matrix with only the given environments (existing ones need no requirements file)."""
+    raw = yaml.safe_load((repo / "matrix.yaml").read_text())
+    raw["environments"] = environments
+    raw["default"]["environments"] = list(environments)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "matrix.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def site_snapshot(python: Path) -> dict[str, float]:
+    """Every file under the interpreter's site-packages with its modification time."""
+    out = subprocess.run([str(python), "-c", "import site, json; print(json.dumps(site.getsitepackages()))"],
+                         capture_output=True, text=True, check=True)
+    snapshot = {}
+    for folder in json.loads(out.stdout):
+        for path in Path(folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                snapshot[str(path)] = path.stat().st_mtime
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def jax_interpreter(repo: Path, env_cache: Path) -> Path:
+    """The suite's keras3-jax virtualenv (built here if no other test has built it yet)."""
+    runtime = LocalRuntime(load_matrix(repo / "matrix.yaml"), env_cache)
+    return runtime.prepare("keras3-jax").paths.python
+
+
+@pytest.fixture(scope="session")
+def jax_without_keras(env_cache: Path) -> Path:
+    """A venv (with pip, like a cloud image's) holding JAX and its requirements but not Keras."""
+    root = env_cache / "existing" / "jax-no-keras"
+    python = root / "bin" / "python"
+    if not (root / "ready").exists():
+        subprocess.run([str(find_interpreter("3.11")), "-m", "venv", "--clear", str(root)], check=True)
+        subprocess.run([uv_binary(), "pip", "install", "--python", str(python), "jax==0.10.2", "jaxlib==0.10.2",
+                        "numpy<2.5"], check=True)
+        (root / "ready").write_text("ok")
+    return python
+
+
+@pytest.fixture(scope="session")
+def keras_wheels(env_cache: Path) -> Path:
+    """Real wheels: Keras and its requirements, from the package registry once per cache."""
+    folder = env_cache / "existing" / f"wheels-keras-{KERAS}"
+    if not list(folder.glob("keras-*.whl")):
+        python = find_interpreter("3.11")
+        subprocess.run([str(python), "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(folder),
+                        f"keras=={KERAS}"], check=True)
+    return folder
+
+
+def test_an_existing_interpreter_runs_a_cell_and_is_left_unchanged(
+        repo: Path, data_dir: Path, jax_interpreter: Path, tmp_path: Path) -> None:
+    matrix = matrix_with(repo, tmp_path, {"jax-here": {"backend": "jax", "keras": KERAS, "python": str(jax_interpreter),
+                                                       "build": "none"}})
+    before = site_snapshot(jax_interpreter)
+    rc = main(["run", str(matrix), "--profile", "smoke", "--workload", "mnist_mlp", "--runtime", "local",
+               "--results-dir", str(tmp_path / "results"), "--run-id", "it", "--data-dir", str(data_dir),
+               "--cache-dir", str(tmp_path / "cache"), "--price-per-hour", "3.6"])
+    result = read_cell(tmp_path / "results" / "it" / "cells" / "jax-here__mnist_mlp__smoke__r0.json")
+    assert rc == 0 and result.status == "ok", result.error
+    assert site_snapshot(jax_interpreter) == before  # nothing installed or changed in the interpreter
+    assert result.environment.packages["keras"] == KERAS and result.environment.packages["jax"] == "0.10.2"
+    assert result.environment.framework_version == "0.10.2"
+    record = json.loads((tmp_path / "cache" / "envs" / "jax-here" / "existing.json").read_text())
+    assert record["interpreter"] == str(jax_interpreter) and record["overlay"] is None
+    assert record["keras"] == KERAS and record["backend_version"] == "0.10.2"
+    assert not (tmp_path / "cache" / "envs" / "jax-here" / "venv").exists()  # no virtualenv was made
+    # Energy and cost ride along: no GPU here, and the price gives money per epoch and per run.
+    assert result.energy["gpu"]["available"] is False and "no GPU" in result.energy["gpu"]["reason"]
+    assert result.cost["per_hour"] == 3.6 and result.cost["source"] == "--price-per-hour"
+    assert result.cost["per_run"] == pytest.approx(result.timings.process_s * 0.001, rel=1e-3)
+    assert result.cost["per_epoch"] == pytest.approx(result.timings.steady_state_s * 0.001, rel=1e-3)
+    assert all(e.time is not None for e in result.metrics.per_epoch)  # epochs carry their wall-clock end
+
+
+def test_a_missing_backend_or_keras_is_refused_with_what_to_do(
+        repo: Path, data_dir: Path, jax_without_keras: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    matrix = matrix_with(repo, tmp_path, {
+        "torch-missing": {"backend": "torch", "keras": KERAS, "python": str(jax_without_keras), "build": "none"},
+        "keras-missing": {"backend": "jax", "keras": KERAS, "python": str(jax_without_keras), "build": "none"},
+    })
+    loaded = load_matrix(matrix)
+    with pytest.raises(EnvironmentBuildError, match="the backend 'torch' does not import in .*No module named 'torch'"):
+        prepare_existing(loaded, "torch-missing", tmp_path / "cache", print)
+    with pytest.raises(EnvironmentBuildError, match=r"keras is not installed .* --wheels DIR or "
+                                                    r"environments.keras-missing.wheels"):
+        prepare_existing(loaded, "keras-missing", tmp_path / "cache", print)
+    # Through the CLI: the environment's cells fail with that message; the run says so (exit 1).
+    rc = main(["run", str(matrix), "--profile", "smoke", "--workload", "mnist_mlp", "--env", "keras-missing",
+               "--runtime", "local", "--results-dir", str(tmp_path / "results"), "--run-id", "x",
+               "--data-dir", str(data_dir), "--cache-dir", str(tmp_path / "cache")])
+    result = read_cell(tmp_path / "results" / "x" / "cells" / "keras-missing__mnist_mlp__smoke__r0.json")
+    assert rc == 1 and result.status == "failed" and "keras is not installed" in result.reason
+    assert main(["run", str(matrix), "--wheels", str(tmp_path / "nope")]) == 2
+    assert "--wheels" in capsys.readouterr().err
+
+
+def test_keras_from_a_wheel_folder_goes_into_a_private_overlay(
+        repo: Path, jax_without_keras: Path, keras_wheels: Path, tmp_path: Path) -> None:
+    matrix = matrix_with(repo, tmp_path, {"jax-bare": {"backend": "jax", "keras": KERAS,
+                                                       "python": str(jax_without_keras), "build": "none"}})
+    loaded = load_matrix(matrix).model_copy(update={"wheels": keras_wheels})
+    before = site_snapshot(jax_without_keras)
+    said: list[str] = []
+    prepared = prepare_existing(loaded, "jax-bare", tmp_path / "cache", said.append)
+
+    overlay = tmp_path / "cache" / "envs" / "jax-bare" / "overlay"
+    assert prepared.paths.overlay == overlay and prepared.paths.python == jax_without_keras
+    assert site_snapshot(jax_without_keras) == before  # the interpreter is untouched
+    in_overlay = {p.name.split("-")[0].lower() for p in overlay.glob("*.dist-info")}
+    assert {"keras", "namex", "optree"} <= in_overlay
+    assert not {"numpy", "jax", "jaxlib", "ml_dtypes"} & in_overlay  # what the interpreter holds is not shadowed
+    assert prepared.packages["keras"] == KERAS and prepared.packages["jax"] == "0.10.2"
+    assert any("installing keras==3.15.1" in line for line in said)
+    # The import check ran with the overlay on PYTHONPATH, as a cell gets it; a second prepare reuses it.
+    said.clear()
+    again = prepare_existing(loaded, "jax-bare", tmp_path / "cache", said.append)
+    assert again.env_hash == prepared.env_hash and not any("installing" in line for line in said)
