@@ -206,3 +206,30 @@ def test_cost_per_epoch_run_and_samples() -> None:
     assert cost["per_1k_samples"] == pytest.approx(0.002) and cost["machine"] == "Standard_NC24ads_A100_v4"
     assert cell_cost(result_with([], None, 0.0, None), price)["per_epoch"] is None
     assert not math.isnan(cost["per_hour"])
+
+
+def test_energy_and_cost_reach_the_report_and_the_comparison() -> None:
+    from rich.console import Console
+
+    from orchestrator.report.energy import comparison_table, energy_rows, html_section
+
+    def measured(watts: float, run_id: str, other_pids: list[int]) -> CellResult:
+        ts = [i * 0.5 for i in range(13)]
+        s = series(ts, [1e9 + watts * 1000 * t for t in ts], [watts] * len(ts))
+        r = result_with(epochs((0.0, 2.0), (2.0, 4.0), (4.0, 6.0)), 2.0, 10.0, 500.0)
+        facts = [GpuFacts(0, used_by_cell=True, other_pids=other_pids)]
+        return r.model_copy(update={"run_id": run_id, "energy": energy.cell_energy(s, facts, r.metrics.per_epoch,
+                                                                                     1000.0, 1000.0),
+                                    "cost": cell_cost(r, Price(per_hour=3.6, currency="USD"))})
+
+    a, b = measured(200.0, "a", []), measured(300.0, "b", [77])
+    (row,) = energy_rows([a])
+    assert row.gpu_j_per_epoch == 400.0 and row.gpu_j_per_sample == 0.4 and row.gpu_method == "counter"
+    assert row.cost_per_epoch == pytest.approx(0.002) and row.cost_per_run == pytest.approx(0.01)
+    page = html_section([a])
+    assert 'id="energy-table"' in page and "<td>400</td>" in page and "0.002 USD" in page
+    assert energy_rows([b])[0].gpu_method.startswith("INVALID: other process(es)")
+    console = Console(width=250, record=True)
+    console.print(comparison_table([a], [b], "a", "b"))
+    text = console.export_text()
+    assert "1.500" in text and "INVALID" in text  # 600 J / 400 J; B's energy is flagged

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.errors import ConfigError, ResultsError
+from orchestrator.report.energy import energy_table
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
 from orchestrator.report.terminal import group_table, print_summary
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     run_id = results[0].run_id
     print_summary(results, console, title=f"Run {run_id}: cells")
     console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
+    if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
+        console.print(energy)
     for path, why in loaded.rejected.items():
         console.print(f"[yellow]ignored {path}: {why}[/yellow]")
     out = Path(args.out).resolve() if args.out else run_path / "report"

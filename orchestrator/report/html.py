@@ -9,7 +9,7 @@ import datetime as dt
 from html import escape
 from typing import Any, Iterable
 
-from orchestrator.report import article
+from orchestrator.report import article, energy as energy_report
 from orchestrator.report.plots import Plot
 from orchestrator.results import CellResult
 from orchestrator.stats import Estimate, Group
@@ -59,6 +59,7 @@ def render(run_id: str, results: list[CellResult], groups: list[Group], plots: l
     sections = [
         _header(run_id, results, rejected),
         _summary(groups, targets),
+        energy_report.html_section(results),
         _figures(plots),
         _article_table({g.workload for g in groups}),
         _cells(results),
