@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,34 @@ def test_keras_from_a_wheel_folder_goes_into_a_private_overlay(
     said.clear()
     again = prepare_existing(loaded, "jax-bare", tmp_path / "cache", said.append)
     assert again.env_hash == prepared.env_hash and not any("installing" in line for line in said)
+
+
+@pytest.fixture(scope="session")
+def torch_interpreter(repo: Path, env_cache: Path) -> Path:
+    """The suite's keras3-torch virtualenv (built here if no other test has built it yet)."""
+    runtime = LocalRuntime(load_matrix(repo / "matrix.yaml"), env_cache)
+    return runtime.prepare("keras3-torch").paths.python
+
+
+def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_interpreter: Path,
+                                          jax_without_keras: Path, keras_wheels: Path, tmp_path: Path) -> None:
+    """scripts/gpu-check-offline.sh as on a GPU machine with no network, on CPU devices: keras3-torch on an
+    interpreter that holds Keras, keras3-jax on one that lacks it (Keras from the wheel folder's overlay)."""
+    before = site_snapshot(jax_without_keras)
+    proc = subprocess.run(
+        ["bash", str(repo / "scripts" / "gpu-check-offline.sh"), "--dry-run", "--python", sys.executable,
+         "--torch-python", str(torch_interpreter), "--jax-python", str(jax_without_keras),
+         "--wheels", str(keras_wheels), "--data-dir", str(data_dir), "--results", str(tmp_path / "check"),
+         "--price-per-hour", "0.9"],
+        capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert "gpu-check-offline: OK (cpu" in proc.stdout
+    table = (tmp_path / "check" / "dry-run" / "gpu-results.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| keras3-")]
+    assert len(rows) == 2 and all("| mnist_mlp | ok | cpu |" in row for row in rows), table
+    assert "no GPU" in table and "CHECK FAILED" not in table
+    assert (tmp_path / "check" / "dry-run" / "report" / "report.html").is_file()
+    jax = read_cell(tmp_path / "check" / "dry-run" / "cells" / "keras3-jax__mnist_mlp__gpu-dry__r0.json")
+    assert jax.environment.packages["keras"] == KERAS and jax.cost["per_hour"] == 0.9
+    assert (tmp_path / "check" / "cache" / "envs" / "keras3-jax" / "overlay").is_dir()
+    assert site_snapshot(jax_without_keras) == before
