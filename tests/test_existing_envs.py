@@ -82,31 +82,6 @@ def keras_wheels(env_cache: Path) -> Path:
     return folder
 
 
-def test_an_existing_interpreter_runs_a_cell_and_is_left_unchanged(
-        repo: Path, data_dir: Path, jax_interpreter: Path, tmp_path: Path) -> None:
-    matrix = matrix_with(repo, tmp_path, {"jax-here": {"backend": "jax", "keras": KERAS, "python": str(jax_interpreter),
-                                                       "build": "none"}})
-    before = site_snapshot(jax_interpreter)
-    rc = main(["run", str(matrix), "--profile", "smoke", "--workload", "mnist_mlp", "--runtime", "local",
-               "--results-dir", str(tmp_path / "results"), "--run-id", "it", "--data-dir", str(data_dir),
-               "--cache-dir", str(tmp_path / "cache"), "--price-per-hour", "3.6"])
-    result = read_cell(tmp_path / "results" / "it" / "cells" / "jax-here__mnist_mlp__smoke__r0.json")
-    assert rc == 0 and result.status == "ok", result.error
-    assert site_snapshot(jax_interpreter) == before  # nothing installed or changed in the interpreter
-    assert result.environment.packages["keras"] == KERAS and result.environment.packages["jax"] == "0.10.2"
-    assert result.environment.framework_version == "0.10.2"
-    record = json.loads((tmp_path / "cache" / "envs" / "jax-here" / "existing.json").read_text())
-    assert record["interpreter"] == str(jax_interpreter) and record["overlay"] is None
-    assert record["keras"] == KERAS and record["backend_version"] == "0.10.2"
-    assert not (tmp_path / "cache" / "envs" / "jax-here" / "venv").exists()  # no virtualenv was made
-    # Energy and cost ride along: no GPU here, and the price gives money per epoch and per run.
-    assert result.energy["gpu"]["available"] is False and "no GPU" in result.energy["gpu"]["reason"]
-    assert result.cost["per_hour"] == 3.6 and result.cost["source"] == "--price-per-hour"
-    assert result.cost["per_run"] == pytest.approx(result.timings.process_s * 0.001, rel=1e-3)
-    assert result.cost["per_epoch"] == pytest.approx(result.timings.steady_state_s * 0.001, rel=1e-3)
-    assert all(e.time is not None for e in result.metrics.per_epoch)  # epochs carry their wall-clock end
-
-
 def test_a_missing_backend_or_keras_is_refused_with_what_to_do(
         repo: Path, data_dir: Path, jax_without_keras: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     matrix = matrix_with(repo, tmp_path, {
@@ -163,7 +138,7 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
                                           jax_without_keras: Path, keras_wheels: Path, tmp_path: Path) -> None:
     """scripts/gpu-check-offline.sh as on a GPU machine with no network, on CPU devices: keras3-torch on an
     interpreter that holds Keras, keras3-jax on one that lacks it (Keras from the wheel folder's overlay)."""
-    before = site_snapshot(jax_without_keras)
+    before = {python: site_snapshot(python) for python in (torch_interpreter, jax_without_keras)}
     proc = subprocess.run(
         ["bash", str(repo / "scripts" / "gpu-check-offline.sh"), "--dry-run", "--python", sys.executable,
          "--torch-python", str(torch_interpreter), "--jax-python", str(jax_without_keras),
@@ -177,7 +152,25 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     assert len(rows) == 2 and all("| mnist_mlp | ok | cpu |" in row for row in rows), table
     assert "no GPU" in table and "CHECK FAILED" not in table
     assert (tmp_path / "check" / "dry-run" / "report" / "report.html").is_file()
-    jax = read_cell(tmp_path / "check" / "dry-run" / "cells" / "keras3-jax__mnist_mlp__gpu-dry__r0.json")
-    assert jax.environment.packages["keras"] == KERAS and jax.cost["per_hour"] == 0.9
-    assert (tmp_path / "check" / "cache" / "envs" / "keras3-jax" / "overlay").is_dir()
-    assert site_snapshot(jax_without_keras) == before
+    cells, envs = tmp_path / "check" / "dry-run" / "cells", tmp_path / "check" / "cache" / "envs"
+    torch = read_cell(cells / "keras3-torch__mnist_mlp__gpu-dry__r0.json")
+    jax = read_cell(cells / "keras3-jax__mnist_mlp__gpu-dry__r0.json")
+    # Nothing was installed or changed in either interpreter; no virtualenv was made.
+    assert {python: site_snapshot(python) for python in before} == before
+    assert not (envs / "keras3-torch" / "venv").exists() and not (envs / "keras3-jax" / "venv").exists()
+    # keras3-torch: the interpreter's own Keras; its packages and framework version recorded.
+    record = json.loads((envs / "keras3-torch" / "existing.json").read_text())
+    assert record["interpreter"] == str(torch_interpreter) and record["overlay"] is None
+    assert record["keras"] == KERAS and record["backend_version"] == "2.13.0+cpu"
+    assert torch.environment.packages["torch"] == "2.13.0+cpu" and torch.environment.framework_version == "2.13.0+cpu"
+    # keras3-jax: Keras from the wheel folder, in the environment's private overlay.
+    assert (envs / "keras3-jax" / "overlay").is_dir()
+    assert jax.environment.packages["keras"] == KERAS and jax.environment.packages["jax"] == "0.10.2"
+    # Energy (no GPU: said so; RAPL read or its absence explained), cost from the price, epochs' wall times.
+    for result in (torch, jax):
+        assert result.energy["gpu"]["available"] is False and "no GPU" in result.energy["gpu"]["reason"]
+        assert result.energy["cpu"]["available"] or result.energy["cpu"]["reason"]
+        assert result.cost["per_hour"] == 0.9 and result.cost["source"] == "--price-per-hour"
+        assert result.cost["per_epoch"] == pytest.approx(result.timings.steady_state_s * 0.9 / 3600, rel=1e-3)
+        assert result.cost["per_run"] == pytest.approx(result.timings.process_s * 0.9 / 3600, rel=1e-3)
+        assert all(e.time is not None for e in result.metrics.per_epoch)
