@@ -195,6 +195,9 @@ class GpuFacts:
     index: int
     used_by_cell: bool
     other_pids: list[int]
+    # Pids NVML lists that this PID namespace cannot see (a container, a sandbox): another process when the
+    # cell's own process was seen on the GPU; otherwise whether they are the cell's is unknown.
+    foreign_pids: list[int] = field(default_factory=list)
 
 
 def epoch_spans(per_epoch: Sequence[Any], started_unix: float) -> list[Interval | None]:
@@ -236,7 +239,9 @@ def gpu_energy(series: EnergySeries, facts: list[GpuFacts], spans: list[Interval
     if whole:
         parts = [_gpu_span(ts, counters[i], list(series.power_w[i]), whole)[0] for i in chosen]
         cell_j = sum(p for p in parts if p is not None) if all(p is not None for p in parts) else None
-    others = sorted({pid for i in chosen for pid in facts[i].other_pids})
+    others = sorted({pid for i in chosen for pid in facts[i].other_pids}
+                    | {pid for i in chosen if facts[i].used_by_cell for pid in facts[i].foreign_pids})
+    unknown = sorted({pid for i in chosen if not facts[i].used_by_cell for pid in facts[i].foreign_pids})
     if "counter stalled" in methods:
         notes.append("the energy counter stalled: those epochs use integrated power (an estimate)")
     method = _method(methods)
@@ -245,9 +250,12 @@ def gpu_energy(series: EnergySeries, facts: list[GpuFacts], spans: list[Interval
         "gpus": [facts[i].index for i in chosen],
         "method": method,
         "estimate": method != "counter",
-        "valid": not others,
+        "valid": False if others else None if unknown else True,
         "invalid_reason": (f"other process(es) used the cell's GPU during the cell (pid {', '.join(map(str, others))}):"
-                           " the board's energy is not the cell's alone") if others else None,
+                           " the board's energy is not the cell's alone") if others else
+                          (f"unknown: NVML listed pid(s) {', '.join(map(str, unknown))} that this PID namespace cannot "
+                           "see, and never the cell's own: whether the GPU was the cell's alone is not known")
+                          if unknown else None,
         **_per_epoch_summary(per_epoch, samples_per_epoch),
         "cell_j": _round(cell_j),
         "notes": notes,

@@ -71,6 +71,7 @@ class Gpu:
     unsupported: set[str] = field(default_factory=set)
     used_by_cell: bool = False
     other_pids: set[int] = field(default_factory=set)  # processes outside the cell's tree seen on this GPU
+    foreign_pids: set[int] = field(default_factory=set)  # pids NVML lists that this PID namespace cannot see
 
 
 class Nvml:
@@ -323,7 +324,11 @@ class CellMonitor:
             pids = self.nvml.pids_on(gpu)
             if pids & tree.pids:
                 gpu.used_by_cell = True
-            gpu.other_pids |= {pid for pid in pids - tree.pids if not _descends_from(pid, tree.root.pid)}
+            for pid in pids - tree.pids:
+                if not psutil.pid_exists(pid):
+                    gpu.foreign_pids.add(pid)
+                elif not _descends_from(pid, tree.root.pid):
+                    gpu.other_pids.add(pid)
 
     def _sample(self, now: float) -> list[float | None]:
         row: list[float | None] = [now - self._started]
@@ -399,6 +404,7 @@ class CellMonitor:
             "temperature_max_c": _round(temp.max),
             "unsupported": sorted(gpu.unsupported),
             "other_pids": sorted(gpu.other_pids),
+            "foreign_pids": sorted(gpu.foreign_pids),
         }
 
     def apply(self, result: CellResult) -> CellResult:
@@ -417,7 +423,8 @@ class CellMonitor:
 
     def cell_energy(self, result: CellResult) -> dict[str, Any]:
         """Joules per epoch and per sample (orchestrator/energy.py) from this monitor's readings."""
-        facts = [energy.GpuFacts(g.index, g.used_by_cell, sorted(g.other_pids)) for g in self.nvml.gpus]
+        facts = [energy.GpuFacts(g.index, g.used_by_cell, sorted(g.other_pids), sorted(g.foreign_pids))
+                 for g in self.nvml.gpus]
         t = result.timings
         samples = t.samples_per_s * t.steady_state_s if t.samples_per_s and t.steady_state_s else None
         return energy.cell_energy(self.energy, facts, result.metrics.per_epoch, self._started_unix, samples,

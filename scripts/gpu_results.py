@@ -24,6 +24,15 @@ def gpu_of(result: CellResult) -> dict:
     return used[0] if used else {}
 
 
+def device(result: CellResult) -> str:
+    """Where the cell ran: NVML saw its process on a GPU, or (PID namespaces hide it) the GPU was busy meanwhile."""
+    if result.host.device.startswith("gpu"):
+        return result.host.device
+    if (gpu_of(result).get("util_max_percent") or 0) > 0:
+        return "gpu (busy during the cell; NVML did not list its process)"
+    return result.host.device
+
+
 def table(results: list[CellResult]) -> list[str]:
     lines = ["| environment | workload | status | device | GPU | framework | steady s/epoch | first epoch s | "
              "GPU util mean % | GPU memory max MiB | GPU power mean W | GPU J/epoch | J/sample | energy from | "
@@ -33,10 +42,10 @@ def table(results: list[CellResult]) -> list[str]:
         gpu, energy = gpu_of(r), r.energy or {}
         ge, ce = energy.get("gpu") or {}, energy.get("cpu") or {}
         how = ge.get("method") or ge.get("reason") or "-"
-        if ge.get("valid") is False:
-            how = f"INVALID ({ge.get('invalid_reason')})"
+        if ge.get("valid") is not True and ge.get("invalid_reason"):
+            how += f"; {'INVALID' if ge.get('valid') is False else 'validity'}: {ge.get('invalid_reason')}"
         lines.append(
-            f"| {r.environment.name} | {r.workload.name} | {r.status} | {r.host.device} | {gpu.get('name') or '-'} | "
+            f"| {r.environment.name} | {r.workload.name} | {r.status} | {device(r)} | {gpu.get('name') or '-'} | "
             f"{r.environment.backend} {r.environment.framework_version or '?'}, keras {r.environment.keras_version} | "
             f"{fmt(r.timings.steady_state_s)} | {fmt(r.timings.first_epoch_s)} | {fmt(gpu.get('util_mean_percent'))} | "
             f"{fmt(gpu.get('memory_used_max_mb'), '{:.0f}')} | {fmt(gpu.get('power_mean_w'), '{:.0f}')} | "
@@ -52,7 +61,7 @@ def problems(results: list[CellResult], mode: str) -> list[str]:
         ge = (r.energy or {}).get("gpu") or {}
         if r.status != "ok":
             found.append(f"{r.cell_id}: {r.status} ({r.reason})")
-        elif mode == "gpu" and not r.host.device.startswith("gpu"):
+        elif mode == "gpu" and not device(r).startswith("gpu"):
             found.append(f"{r.cell_id}: ran on {r.host.device}, not on a GPU")
         elif mode == "gpu" and not (ge.get("method") == "counter" and ge.get("steady_j_per_epoch")):
             found.append(f"{r.cell_id}: no joules from the energy counter ({ge})")

@@ -233,3 +233,13 @@ def test_energy_and_cost_reach_the_report_and_the_comparison() -> None:
     console.print(comparison_table([a], [b], "a", "b"))
     text = console.export_text()
     assert "1.500" in text and "INVALID" in text  # 600 J / 400 J; B's energy is flagged
+
+
+def test_pids_from_another_pid_namespace() -> None:
+    """NVML may list host pids a container cannot see: another process if the cell's own was seen, else unknown."""
+    ts = [0.0, 1.0, 2.0]
+    s = series(ts, [0.0, 1e5, 2e5], [100.0] * 3)
+    seen = energy.cell_energy(s, [GpuFacts(0, True, [], [999_999])], epochs((0.0, 2.0)), 1000.0, None)["gpu"]
+    assert seen["valid"] is False and "999999" in seen["invalid_reason"]
+    unseen = energy.cell_energy(s, [GpuFacts(0, False, [], [999_999])], epochs((0.0, 2.0)), 1000.0, None)["gpu"]
+    assert unseen["valid"] is None and unseen["invalid_reason"].startswith("unknown: NVML listed pid(s) 999999")

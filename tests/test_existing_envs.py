@@ -104,29 +104,6 @@ def test_a_missing_backend_or_keras_is_refused_with_what_to_do(
     assert "--wheels" in capsys.readouterr().err
 
 
-def test_keras_from_a_wheel_folder_goes_into_a_private_overlay(
-        repo: Path, jax_without_keras: Path, keras_wheels: Path, tmp_path: Path) -> None:
-    matrix = matrix_with(repo, tmp_path, {"jax-bare": {"backend": "jax", "keras": KERAS,
-                                                       "python": str(jax_without_keras), "build": "none"}})
-    loaded = load_matrix(matrix).model_copy(update={"wheels": keras_wheels})
-    before = site_snapshot(jax_without_keras)
-    said: list[str] = []
-    prepared = prepare_existing(loaded, "jax-bare", tmp_path / "cache", said.append)
-
-    overlay = tmp_path / "cache" / "envs" / "jax-bare" / "overlay"
-    assert prepared.paths.overlay == overlay and prepared.paths.python == jax_without_keras
-    assert site_snapshot(jax_without_keras) == before  # the interpreter is untouched
-    in_overlay = {p.name.split("-")[0].lower() for p in overlay.glob("*.dist-info")}
-    assert {"keras", "namex", "optree"} <= in_overlay
-    assert not {"numpy", "jax", "jaxlib", "ml_dtypes"} & in_overlay  # what the interpreter holds is not shadowed
-    assert prepared.packages["keras"] == KERAS and prepared.packages["jax"] == "0.10.2"
-    assert any("installing keras==3.15.1" in line for line in said)
-    # The import check ran with the overlay on PYTHONPATH, as a cell gets it; a second prepare reuses it.
-    said.clear()
-    again = prepare_existing(loaded, "jax-bare", tmp_path / "cache", said.append)
-    assert again.env_hash == prepared.env_hash and not any("installing" in line for line in said)
-
-
 @pytest.fixture(scope="session")
 def torch_interpreter(repo: Path, env_cache: Path) -> Path:
     """The suite's keras3-torch virtualenv (built here if no other test has built it yet)."""
@@ -163,9 +140,19 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     assert record["interpreter"] == str(torch_interpreter) and record["overlay"] is None
     assert record["keras"] == KERAS and record["backend_version"] == "2.13.0+cpu"
     assert torch.environment.packages["torch"] == "2.13.0+cpu" and torch.environment.framework_version == "2.13.0+cpu"
-    # keras3-jax: Keras from the wheel folder, in the environment's private overlay.
-    assert (envs / "keras3-jax" / "overlay").is_dir()
+    # keras3-jax: Keras from the wheel folder, in the environment's private overlay, with only what the
+    # interpreter lacks (its numpy and jax are not shadowed).
+    overlay = envs / "keras3-jax" / "overlay"
+    in_overlay = {p.name.split("-")[0].lower() for p in overlay.glob("*.dist-info")}
+    assert {"keras", "namex", "optree"} <= in_overlay
+    assert not {"numpy", "jax", "jaxlib", "ml_dtypes"} & in_overlay
     assert jax.environment.packages["keras"] == KERAS and jax.environment.packages["jax"] == "0.10.2"
+    # A second prepare reuses the overlay (same interpreter, wheels and Keras) and gives the same hash.
+    loaded = load_matrix(tmp_path / "check" / "matrix.yaml").model_copy(update={"wheels": keras_wheels})
+    said: list[str] = []
+    again = prepare_existing(loaded, "keras3-jax", tmp_path / "check" / "cache", said.append)
+    assert again.paths.overlay == overlay and again.paths.python == jax_without_keras
+    assert again.env_hash == jax.environment.env_hash and not any("installing" in line for line in said)
     # Energy (no GPU: said so; RAPL read or its absence explained), cost from the price, epochs' wall times.
     for result in (torch, jax):
         assert result.energy["gpu"]["available"] is False and "no GPU" in result.energy["gpu"]["reason"]

@@ -78,7 +78,10 @@ def _gpu_method(gpu: list[dict[str, Any]]) -> str:
     invalid = [g.get("invalid_reason") for g in gpu if g.get("valid") is False]
     methods = sorted({str(g.get("method")) for g in gpu if g.get("available")})
     text = ", ".join(methods) + (" (estimate)" if any(g.get("estimate") for g in gpu) else "")
-    return f"INVALID: {invalid[0]}" if invalid else text
+    if invalid:
+        return f"INVALID: {invalid[0]}"
+    return text + (" (validity unknown: see the result's energy.gpu)" if any(g.get("valid") is None for g in gpu
+                                                                          if g.get("available")) else "")
 
 
 def _median(values: Iterable[float | None]) -> float | None:

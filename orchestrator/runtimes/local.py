@@ -18,8 +18,8 @@ from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
 from orchestrator.environments import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
-from orchestrator.existing import prepare_existing
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
+from orchestrator.existing import prepare_existing
 from orchestrator.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
 from orchestrator.monitor import CellMonitor
