@@ -66,3 +66,25 @@ def test_missing_wheel_folder_and_bad_price_are_refused(tmp_path: Path, repo: Pa
                                                     "python": "/x/bin/python"}}, price={"per_hour": 0}))
     assert main(["run", str(repo / "matrix.yaml"), "--price-per-hour", "-2"]) == 2
     assert "--price-per-hour -2" in capsys.readouterr().err
+
+
+def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tmp_path: Path, repo: Path) -> None:
+    from rich.console import Console
+
+    from orchestrator.commands.doctor import environment_table
+    from orchestrator.gpus import GpuProbe
+    from orchestrator.runtimes.ray import make_bundle, unpack_bundle
+
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "keras3-jax.txt").write_text("keras==3.15.1\n")
+    loaded = load_matrix(write(tmp_path, repo, {
+        "here": {"backend": "torch", "keras": "3.15.1", "build": "none", "python": "/opt/conda/bin/python"},
+        "keras3-jax": {"backend": "jax", "keras": "3.15.1", "python": "3.11", "requirements": "requirements/keras3-jax.txt"},
+    }))
+    console = Console(width=200, record=True)
+    console.print(environment_table(loaded, GpuProbe(error="no GPU")))
+    assert "existing interpreter /opt/conda/bin/python" in console.export_text()
+    bundle = make_bundle(loaded)
+    assert list(bundle["files"]) == ["requirements/keras3-jax.txt"]  # none for the existing interpreter
+    on_node = unpack_bundle(bundle, tmp_path / "node")  # a Ray node validates the matrix it is sent
+    assert on_node.matrix.environments["here"].python == "/opt/conda/bin/python"
