@@ -131,6 +131,11 @@ def _with_keras(loaded: LoadedMatrix, env_name: str, env: Environment, paths: Ex
         shutil.rmtree(paths.overlay_dir, ignore_errors=True)  # the interpreter's own Keras wins
         return paths
     wheels = loaded.wheels_dir(env_name)
+    marker = paths.overlay_dir / ".orchestrate-overlay.json"
+    made = _read_json(marker)
+    if wheels is None and made.get("interpreter") == str(paths.interpreter) and made.get("keras") == env.keras:
+        log(f"{env_name}: no wheel folder given: the overlay made earlier from {made.get('wheels')} is used")
+        return ExistingEnvPaths(paths.root, paths.interpreter, use_overlay=True)
     if wheels is None:
         raise EnvironmentBuildError(
             f"environment {env_name} (build: none): keras is not installed in {paths.interpreter} "
@@ -140,8 +145,7 @@ def _with_keras(loaded: LoadedMatrix, env_name: str, env: Environment, paths: Ex
         )
     overlay_paths = ExistingEnvPaths(paths.root, paths.interpreter, use_overlay=True)
     key = _overlay_key(paths.interpreter, wheels, env.keras)
-    marker = paths.overlay_dir / ".orchestrate-overlay.json"
-    if _read_json(marker).get("key") == key:
+    if made.get("key") == key:
         return overlay_paths
     shutil.rmtree(paths.overlay_dir, ignore_errors=True)
     log(f"{env_name}: keras is not in {paths.interpreter}: installing keras=={env.keras} from {wheels} into the "
@@ -152,7 +156,8 @@ def _with_keras(loaded: LoadedMatrix, env_name: str, env: Environment, paths: Ex
     except overlay.OverlayError as exc:
         shutil.rmtree(paths.overlay_dir, ignore_errors=True)
         raise EnvironmentBuildError(f"environment {env_name} (build: none): {exc}") from None
-    write_json_atomic(marker, {"key": key, "installed": result.installed, "kept": result.mismatches})
+    write_json_atomic(marker, {"key": key, "interpreter": str(paths.interpreter), "keras": env.keras,
+                               "wheels": str(wheels), "installed": result.installed, "kept": result.mismatches})
     for line in result.mismatches:
         log(f"{env_name}: overlay keeps the interpreter's version: {line}")
     return overlay_paths

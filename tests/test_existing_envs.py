@@ -153,6 +153,11 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     again = prepare_existing(loaded, "keras3-jax", tmp_path / "check" / "cache", said.append)
     assert again.paths.overlay == overlay and again.paths.python == jax_without_keras
     assert again.env_hash == jax.environment.env_hash and not any("installing" in line for line in said)
+    # Without the wheel folder, the overlay made from it still serves (nothing to install).
+    said.clear()
+    plain = prepare_existing(load_matrix(tmp_path / "check" / "matrix.yaml"), "keras3-jax", tmp_path / "check" / "cache",
+                             said.append)
+    assert plain.paths.overlay == overlay and any("the overlay made earlier" in line for line in said)
     # Energy (no GPU: said so; RAPL read or its absence explained), cost from the price, epochs' wall times.
     for result in (torch, jax):
         assert result.energy["gpu"]["available"] is False and "no GPU" in result.energy["gpu"]["reason"]
