@@ -8,7 +8,8 @@
 #   3. `orchestrate run` on the gpu-check profile (MNIST MLP and CNN, 4 full epochs; under 8 minutes on one
 #      recent GPU) with the NVML monitor at 10 Hz, then `orchestrate report`;
 #   4. the figures (GPU model, s/epoch, utilization, memory, power, energy, cost) as a Markdown table for
-#      docs/gpu-results.md, and checks: every cell ok, on the GPU, with the energy counter's joules.
+#      docs/gpu-results.md, and checks: every cell ok, on the GPU, with joules per epoch (a warning where they
+#      come from integrated power rather than NVML's energy counter).
 # --dry-run: the same steps on CPU devices (no GPU assigned), tiny profile: CI runs it.
 #
 # Usage: bash scripts/gpu-check-offline.sh [--wheels DIR] [--python PY] [--torch-python PY] [--jax-python PY]

@@ -243,3 +243,33 @@ def test_pids_from_another_pid_namespace() -> None:
     assert seen["valid"] is False and "999999" in seen["invalid_reason"]
     unseen = energy.cell_energy(s, [GpuFacts(0, False, [], [999_999])], epochs((0.0, 2.0)), 1000.0, None)["gpu"]
     assert unseen["valid"] is None and unseen["invalid_reason"].startswith("unknown: NVML listed pid(s) 999999")
+
+
+def test_gpu_check_figures_and_checks_in_gpu_mode(tmp_path: Path, repo: Path) -> None:
+    """scripts/gpu_results.py on a GPU-like result (fake NVML, a real process) and on one that stayed on the CPU."""
+    from orchestrator.results import RunDir
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.2)"])
+    mon = CellMonitor(None, hz=20, gpus=["1"], nvml_module=fake_pynvml({1: [proc.pid]}, [], steady_counter(400.0)))
+    mon.watch(proc.pid)
+    marks = []
+    for _ in range(3):
+        start = time.time()
+        time.sleep(0.6)
+        marks.append((start, time.time()))
+    proc.wait()
+    per_epoch = [EpochMetrics(epoch=i + 1, seconds=end - start, time=end) for i, (start, end) in enumerate(marks)]
+    on_gpu = mon.apply(result_with(per_epoch, 0.6, 2.2, 1000.0 / 0.6))
+    run = RunDir(tmp_path, "gpu")
+    run.write_cell(on_gpu)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(repo / "scripts" / "gpu_results.py"), str(run.path), "gpu"],
+                              capture_output=True, text=True, env={"PYTHONPATH": str(repo), "PATH": "/usr/bin"})
+
+    ok = check()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "| gpu:1 | NVIDIA H100 |" in ok.stdout and "| counter |" in ok.stdout and "NVIDIA H100 (12288 MiB" in ok.stdout
+    run.write_cell(result_with(per_epoch, 0.6, 2.2, None).model_copy(update={"cell_id": "cpu__w__p__r0"}))
+    bad = check()
+    assert bad.returncode == 1 and "CHECK FAILED: cpu__w__p__r0: ran on cpu, not on a GPU" in bad.stdout
