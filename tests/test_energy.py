@@ -158,19 +158,25 @@ def result_with(per_epoch: list[EpochMetrics], steady: float | None, process_s: 
     )
 
 
+def timed_epochs(mon: CellMonitor, proc: subprocess.Popen[bytes], seconds: float
+                 ) -> tuple[list[tuple[float, float]], list[EpochMetrics]]:
+    """Three "epochs" of `seconds` each, timed on the wall clock as the harness does, while `mon` watches `proc`."""
+    mon.watch(proc.pid)
+    marks = []
+    for _ in range(3):
+        start = time.time()
+        time.sleep(seconds)
+        marks.append((start, time.time()))
+    proc.wait()
+    return marks, [EpochMetrics(epoch=i + 1, seconds=end - start, time=end) for i, (start, end) in enumerate(marks)]
+
+
 def test_monitor_reads_the_counter_and_joins_the_epochs(tmp_path: Path) -> None:
     """The fake H100 (GPU 1) counts 300 W in real time; epochs timed on the wall clock as the harness does."""
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
     mon = CellMonitor(tmp_path / "c.monitor.csv", hz=20, nvml_module=fake_pynvml({1: [proc.pid], 0: [1]}, [],
                                                                                   steady_counter(300.0)))
-    mon.watch(proc.pid)
-    marks = []
-    for _ in range(3):
-        start = time.time()
-        time.sleep(0.7)
-        marks.append((start, time.time()))
-    proc.wait()
-    per_epoch = [EpochMetrics(epoch=i + 1, seconds=end - start, time=end) for i, (start, end) in enumerate(marks)]
+    marks, per_epoch = timed_epochs(mon, proc, 0.7)
     result = mon.apply(result_with(per_epoch, 0.7, 3.0, 1000.0 / 0.7))
 
     gpu = result.energy["gpu"]
@@ -251,14 +257,7 @@ def test_gpu_check_figures_and_checks_in_gpu_mode(tmp_path: Path, repo: Path) ->
 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.2)"])
     mon = CellMonitor(None, hz=20, gpus=["1"], nvml_module=fake_pynvml({1: [proc.pid]}, [], steady_counter(400.0)))
-    mon.watch(proc.pid)
-    marks = []
-    for _ in range(3):
-        start = time.time()
-        time.sleep(0.6)
-        marks.append((start, time.time()))
-    proc.wait()
-    per_epoch = [EpochMetrics(epoch=i + 1, seconds=end - start, time=end) for i, (start, end) in enumerate(marks)]
+    _, per_epoch = timed_epochs(mon, proc, 0.6)
     on_gpu = mon.apply(result_with(per_epoch, 0.6, 2.2, 1000.0 / 0.6))
     run = RunDir(tmp_path, "gpu")
     run.write_cell(on_gpu)
