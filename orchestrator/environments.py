@@ -87,7 +87,8 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
         "name": name,
         # The requirements file counts by its content (below), not its path: a matrix elsewhere that names the
         # same pins reuses the same environment.
-        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements"}),
+        # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py).
+        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"}),
         "requirements": requirements_text,
         "interpreter": interpreter_id,
     }

@@ -3,7 +3,9 @@
 A `CellMonitor` samples in a background thread at a fixed rate (default 10 Hz) from the moment the cell's
 process starts (`watch(pid)`, which fits `run_process(on_start=...)`) until `stop()`. Every sample is one row
 of a CSV time series written beside the cell result; `stop()` returns the summary that goes into
-`CellResult.monitor`, and `apply()` adds the GPUs' model, driver and CUDA version to `CellResult.host`.
+`CellResult.monitor`, and `apply()` adds the GPUs' model, driver and CUDA version to `CellResult.host` and the
+joules per epoch to `CellResult.energy` (the energy counter, power and RAPL readings are kept in memory for
+that: orchestrator/energy.py).
 
 Without a GPU (no NVML library, no driver, no device) the monitor says "no GPU" once per process and
 records CPU metrics only. The hook knows nothing about how the cell runs: any runtime that has a PID of the
@@ -419,7 +421,6 @@ class CellMonitor:
             })
             update["host"] = host
         return result.model_copy(update=update)
-
 
     def cell_energy(self, result: CellResult) -> dict[str, Any]:
         """Joules per epoch and per sample (orchestrator/energy.py) from this monitor's readings."""

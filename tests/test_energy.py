@@ -68,7 +68,8 @@ def test_a_wrapping_counter_is_unwrapped() -> None:
     assert "GPU 0: counter wrapped" in gpu["notes"]
     # A counter that goes back from low in its range was reset (driver reload): continue from its last value.
     mended, notes = energy.unwrap([1000.0, 2000.0, 10.0, 1010.0], top)
-    assert mended == [0.0, 1000.0, 1010.0, 2010.0] and notes == ["counter went back (reset): continued from its last value"]
+    assert mended == [0.0, 1000.0, 1010.0, 2010.0]
+    assert notes == ["counter went back (reset): continued from its last value"]
 
 
 def test_a_stalled_counter_falls_back_to_integrated_power() -> None:
@@ -268,7 +269,8 @@ def test_gpu_check_figures_and_checks_in_gpu_mode(tmp_path: Path, repo: Path) ->
 
     ok = check()
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "| gpu:1 | NVIDIA H100 |" in ok.stdout and "| counter |" in ok.stdout and "NVIDIA H100 (12288 MiB" in ok.stdout
+    assert "| gpu:1 | NVIDIA H100 |" in ok.stdout and "| counter |" in ok.stdout
+    assert "NVIDIA H100 (12288 MiB" in ok.stdout
     run.write_cell(result_with(per_epoch, 0.6, 2.2, None).model_copy(update={"cell_id": "cpu__w__p__r0"}))
     bad = check()
     assert bad.returncode == 1 and "CHECK FAILED: cpu__w__p__r0: ran on cpu, not on a GPU" in bad.stdout

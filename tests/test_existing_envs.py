@@ -83,7 +83,8 @@ def keras_wheels(env_cache: Path) -> Path:
 
 
 def test_a_missing_backend_or_keras_is_refused_with_what_to_do(
-        repo: Path, data_dir: Path, jax_without_keras: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        repo: Path, data_dir: Path, jax_without_keras: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     matrix = matrix_with(repo, tmp_path, {
         "torch-missing": {"backend": "torch", "keras": KERAS, "python": str(jax_without_keras), "build": "none"},
         "keras-missing": {"backend": "jax", "keras": KERAS, "python": str(jax_without_keras), "build": "none"},
@@ -155,8 +156,8 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     assert again.env_hash == jax.environment.env_hash and not any("installing" in line for line in said)
     # Without the wheel folder, the overlay made from it still serves (nothing to install).
     said.clear()
-    plain = prepare_existing(load_matrix(tmp_path / "check" / "matrix.yaml"), "keras3-jax", tmp_path / "check" / "cache",
-                             said.append)
+    plain = prepare_existing(load_matrix(tmp_path / "check" / "matrix.yaml"), "keras3-jax",
+                             tmp_path / "check" / "cache", said.append)
     assert plain.paths.overlay == overlay and any("the overlay made earlier" in line for line in said)
     # Energy (no GPU: said so; RAPL read or its absence explained), cost from the price, epochs' wall times.
     for result in (torch, jax):

@@ -38,7 +38,8 @@ def test_existing_environment_fields(tmp_path: Path, repo: Path) -> None:
     other.mkdir()
     changed = with_run_options(loaded, str(other), 1.5)
     assert changed.wheels_dir("here") == other and changed.matrix.price.per_hour == 1.5
-    assert changed.matrix.price.machine == "Standard_NC24ads_A100_v4" and changed.matrix.price.source == "--price-per-hour"
+    assert changed.matrix.price.machine == "Standard_NC24ads_A100_v4"
+    assert changed.matrix.price.source == "--price-per-hour"
 
 
 @pytest.mark.parametrize("entry, problem", [
@@ -79,7 +80,8 @@ def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tm
     (tmp_path / "requirements" / "keras3-jax.txt").write_text("keras==3.15.1\n")
     loaded = load_matrix(write(tmp_path, repo, {
         "here": {"backend": "torch", "keras": "3.15.1", "build": "none", "python": "/opt/conda/bin/python"},
-        "keras3-jax": {"backend": "jax", "keras": "3.15.1", "python": "3.11", "requirements": "requirements/keras3-jax.txt"},
+        "keras3-jax": {"backend": "jax", "keras": "3.15.1", "python": "3.11",
+                       "requirements": "requirements/keras3-jax.txt"},
     }))
     console = Console(width=200, record=True)
     console.print(environment_table(loaded, GpuProbe(error="no GPU")))
