@@ -93,6 +93,9 @@ def prepare_existing(loaded: LoadedMatrix, env_name: str, cache: Path, log: Log)
     where = f"overlay {paths.overlay}" if paths.overlay else "the interpreter"
     log(f"{env_name}: existing interpreter {interpreter} (Python {state.python}): keras {versions['keras']} "
         f"(from {where}), {env.backend} {versions['backend_version']}; nothing installed into it")
+    if versions["keras"] != env.keras:
+        log(f"{env_name}: the matrix says keras {env.keras}, the interpreter has {versions['keras']}: results "
+            "record the one that ran")
     return Prepared(env_name, env, digest, paths, state.python, state.packages, reused=True)
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from orchestrator.errors import EnvironmentBuildError  # errors.py imports nothing: still runnable standalone
+
 MAX_ROUNDS = 12
 
 # Runs inside the interpreter (Python 3.6+): its distributions (overlay included through PYTHONPATH), its
@@ -61,7 +63,7 @@ print(json.dumps({"packages": packages, "python": platform.python_version(), "pr
 '''
 
 
-class OverlayError(Exception):
+class OverlayError(EnvironmentBuildError):
     """The overlay could not be made; the message says what is missing and where to put it."""
 
 
