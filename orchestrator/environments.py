@@ -81,6 +81,11 @@ class EnvPaths:
         return self.root / "ready.json"
 
     @property
+    def overlay(self) -> Path | None:
+        """Packages put on PYTHONPATH for cells (an existing interpreter's private Keras); none for a venv."""
+        return None
+
+    @property
     def build_log(self) -> Path:
         return self.root / "build.log"
 
@@ -97,7 +102,8 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
         "name": name,
         # The requirements file counts by its content (below), not its path: a matrix elsewhere that names the
         # same pins reuses the same environment.
-        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements"}),
+        # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py).
+        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"}),
         "requirements": requirements_text,
         "interpreter": interpreter_id,
     }
@@ -154,6 +160,8 @@ def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
         result["LD_LIBRARY_PATH"] = os.pathsep.join(
             p for p in (str(paths.lib), result.get("LD_LIBRARY_PATH", "")) if p
         )
+    if paths.overlay is not None:
+        result["PYTHONPATH"] = str(paths.overlay)
     for key, value in env.env.items():
         if key == "THEANO_FLAGS":
             result[key] = f"{result[key]},{value}"

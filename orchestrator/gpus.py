@@ -22,6 +22,8 @@ class NvmlDevice:
     info: dict[str, Any]
     unsupported: set[str] = field(default_factory=set)
     used_by_cell: bool = False
+    other_pids: set[int] = field(default_factory=set)  # processes outside the cell's tree seen on this GPU
+    foreign_pids: set[int] = field(default_factory=set)  # pids NVML lists that this PID namespace cannot see
 
 
 class Nvml:
@@ -88,6 +90,8 @@ class Nvml:
             "memory_used_mb": lambda: nv.nvmlDeviceGetMemoryInfo(gpu.handle).used / 2**20,
             "power_w": lambda: nv.nvmlDeviceGetPowerUsage(gpu.handle) / 1000.0,
             "temperature_c": lambda: float(nv.nvmlDeviceGetTemperature(gpu.handle, nv.NVML_TEMPERATURE_GPU)),
+            # Total energy since the driver loaded, in mJ (Volta and newer); kept as an integer, never rounded.
+            "energy_mj": lambda: int(nv.nvmlDeviceGetTotalEnergyConsumption(gpu.handle)),
         }
         values: dict[str, float | None] = {}
         for name, reader in readers.items():

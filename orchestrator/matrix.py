@@ -73,12 +73,19 @@ class ImageSpec(_Strict):
 
 
 class Environment(_Strict):
-    """One framework stack: a backend, a Keras version, an interpreter and pinned requirements."""
+    """One framework stack: a backend, a Keras version, an interpreter and pinned requirements.
+
+    `build: none` names an interpreter that is already set up (`python: /path/to/bin/python`, or `python: X.Y`
+    with `interpreter:`): nothing is installed into it; orchestrator/existing.py checks and records it, and
+    Keras may come from `wheels` (a folder, relative to the matrix) through a private overlay.
+    """
 
     backend: Backend
     keras: str
     python: str
-    requirements: str
+    requirements: str = ""
+    build: Literal["venv", "none"] = "venv"
+    wheels: str | None = None
     interpreter: str | None = None
     capabilities: list[Capability] = Field(default_factory=lambda: ["train", "infer"])
     image_data_format: Literal["channels_last", "channels_first"] = "channels_last"
@@ -100,9 +107,25 @@ class Environment(_Strict):
     @classmethod
     def _python_version(cls, value: str) -> str:
         parts = value.split(".")
+        if is_interpreter_path(value):
+            return value  # allowed with `build: none` only (checked below)
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ValueError(f"must be MAJOR.MINOR like '3.11', got {value!r}")
+            raise ValueError(f"must be MAJOR.MINOR like '3.11' (or, with build: none, an interpreter's path), "
+                             f"got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _build_fields(self) -> "Environment":
+        if self.build == "venv":
+            if is_interpreter_path(self.python):
+                raise ValueError(f"python: {self.python!r} is a path: give MAJOR.MINOR, or set build: none to "
+                                 "use that interpreter as it is")
+            if not self.requirements:
+                raise ValueError("requirements: required field is missing (or set build: none for an "
+                                 "interpreter that is already set up)")
+            if self.wheels:
+                raise ValueError("wheels: only for build: none (a venv installs its requirements file)")
+        return self
 
     @property
     def keras_major(self) -> int:
@@ -151,6 +174,18 @@ class Selection(_Strict):
     workloads: list[str] = Field(default_factory=list)
 
 
+MAX_PRICE_PER_HOUR = 100_000.0  # a machine's price per hour, in its currency
+
+
+class Price(_Strict):
+    """What one machine costs per hour (list price), for $ per epoch and per run beside the times."""
+
+    per_hour: float = Field(gt=0, le=MAX_PRICE_PER_HOUR)
+    currency: str = "USD"
+    machine: str = ""
+    source: str = ""
+
+
 class Matrix(_Strict):
     version: Literal[1] = 1
     default: Selection = Field(default_factory=Selection)
@@ -169,6 +204,8 @@ class Matrix(_Strict):
     tie_threshold: float = Field(default=0.05, ge=0, lt=1)
     # The rank test's significance level for a faster/slower verdict (two-sided Mann-Whitney U over repeats).
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    # The machine's price per hour (`orchestrate run --price-per-hour` overrides per_hour).
+    price: Price | None = None
     environments: dict[str, Environment]
     workloads: dict[str, Workload]
     profiles: dict[str, Profile]
@@ -230,13 +267,27 @@ class LoadedMatrix(BaseModel):
 
     path: Path
     matrix: Matrix
+    # `orchestrate run --wheels DIR`: Keras (and helpers) for existing environments that lack it.
+    wheels: Path | None = None
 
     @property
     def root(self) -> Path:
         return self.path.parent
 
     def requirements_path(self, env_name: str) -> Path:
-        return self.root / self.matrix.environments[env_name].requirements
+        env = self.matrix.environments[env_name]
+        if env.build == "none":
+            raise ConfigError(f"{self.path}: environments.{env_name} is an existing interpreter (build: none): "
+                              "it has no requirements file to build from and runs on the local runtime only "
+                              "(--runtime local)")
+        return self.root / env.requirements
+
+    def wheels_dir(self, env_name: str) -> Path | None:
+        """Where an existing environment's missing Keras comes from: --wheels, else the matrix's `wheels`."""
+        if self.wheels is not None:
+            return self.wheels
+        wheels = self.matrix.environments[env_name].wheels
+        return (self.root / wheels).resolve() if wheels else None
 
     @property
     def workloads_dir(self) -> Path | None:
@@ -267,8 +318,19 @@ def load_matrix(path: str | Path) -> LoadedMatrix:
     return loaded
 
 
+def is_interpreter_path(value: str) -> bool:
+    """Whether a `python:` value names an interpreter file rather than a MAJOR.MINOR version."""
+    return "/" in value or value.startswith("~")
+
+
 def _check_files(loaded: LoadedMatrix) -> None:
     for name, env in loaded.matrix.environments.items():
+        wheels = loaded.wheels_dir(name)
+        if wheels is not None and not wheels.is_dir():
+            raise ConfigError(f"{loaded.path}: environments.{name}.wheels: folder {env.wheels!r} not found "
+                              f"(looked at {wheels})")
+        if env.build == "none":
+            continue
         req = loaded.requirements_path(name)
         if not req.is_file():
             raise ConfigError(

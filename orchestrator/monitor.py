@@ -3,7 +3,9 @@
 A `CellMonitor` samples in a background thread at a fixed rate (default 10 Hz) from the moment the cell's
 process starts (`watch(pid)`, which fits `run_process(on_start=...)`) until `stop()`. Every sample is one row
 of a CSV time series written beside the cell result; `stop()` returns the summary that goes into
-`CellResult.monitor`, and `apply()` adds the GPUs' model, driver and CUDA version to `CellResult.host`.
+`CellResult.monitor`, and `apply()` adds the GPUs' model, driver and CUDA version to `CellResult.host` and the
+joules per epoch to `CellResult.energy` (the energy counter, power and RAPL readings are kept in memory for
+that: orchestrator/energy.py).
 
 Without a GPU (no NVML library, no driver, no device) the monitor says "no GPU" once per process and
 records CPU metrics only. The hook knows nothing about how the cell runs: any runtime that has a PID of the
@@ -22,6 +24,7 @@ from typing import Any, Callable, Mapping
 
 import psutil
 
+from orchestrator import energy
 from orchestrator.gpus import Nvml, NvmlDevice
 from orchestrator.results import CellResult
 
@@ -29,7 +32,7 @@ DEFAULT_HZ = 10.0
 # How often the process tree and the GPUs' process lists are re-read (a scan of /proc: costlier than a
 # sample). A child's CPU time before it is first seen (at most this long) is not counted.
 TREE_REFRESH_S = 0.5
-GPU_METRICS = ("util_percent", "memory_used_mb", "power_w", "temperature_c")
+GPU_METRICS = ("util_percent", "memory_used_mb", "power_w", "temperature_c", "energy_mj")
 
 Log = Callable[[str], None]
 
@@ -127,6 +130,8 @@ class CellMonitor:
         self._summary: dict[str, Any] | None = None
         self._error: str | None = None
         self._self_cpu_s: float | None = None
+        self._started_unix = 0.0
+        self.energy = energy.EnergySeries.with_rapl(len(self.nvml.gpus))
 
     @classmethod
     def for_cell(cls, cells_dir: Path, cell_id: str, hz: float, cell_env: Mapping[str, str],
@@ -156,7 +161,7 @@ class CellMonitor:
             self._series = open(self.series_path, "w", newline="")
             self._writer = csv.writer(self._series)
             self._writer.writerow(self._columns)
-        self._started = time.perf_counter()
+        self._started, self._started_unix = time.perf_counter(), time.time()
         self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
         self._thread.start()
 
@@ -192,8 +197,14 @@ class CellMonitor:
             return
         tree.refresh()
         for gpu in self.nvml.gpus:
-            if not gpu.used_by_cell and self.nvml.pids_on(gpu) & tree.pids:
+            pids = self.nvml.pids_on(gpu)
+            if pids & tree.pids:
                 gpu.used_by_cell = True
+            for pid in pids - tree.pids:
+                if not psutil.pid_exists(pid):
+                    gpu.foreign_pids.add(pid)
+                elif not _descends_from(pid, tree.root.pid):
+                    gpu.other_pids.add(pid)
 
     def _sample(self, now: float) -> list[float | None]:
         row: list[float | None] = [now - self._started]
@@ -202,9 +213,10 @@ class CellMonitor:
             row += list(tree.sample(now))
         else:
             row += [None, None, None]
-        for gpu in self.nvml.gpus:
-            values = self.nvml.read(gpu)
+        readings = [self.nvml.read(gpu) for gpu in self.nvml.gpus]
+        for values in readings:
             row += [values[m] for m in GPU_METRICS]
+        self.energy.add(row[0] or 0.0, [v["energy_mj"] for v in readings], [v["power_w"] for v in readings])
         return row
 
     def _record(self, row: list[float | None]) -> None:
@@ -250,11 +262,12 @@ class CellMonitor:
             },
             "gpus": [self._gpu_summary(gpu) for gpu in self.nvml.gpus],
             "self_cpu_s": _round(self._self_cpu_s, 4),
+            "started_unix": round(self._started_unix, 3),  # wall clock of t_s = 0 in the series
             "error": self._error,
         }
 
     def _gpu_summary(self, gpu: NvmlDevice) -> dict[str, Any]:
-        util, memory, power, temp = (self._col(f"gpu{gpu.index}_{m}") for m in GPU_METRICS)
+        util, memory, power, temp = (self._col(f"gpu{gpu.index}_{m}") for m in GPU_METRICS[:4])
         return {
             "index": gpu.index,
             "name": gpu.info.get("name"),
@@ -266,12 +279,14 @@ class CellMonitor:
             "power_max_w": _round(power.max),
             "temperature_max_c": _round(temp.max),
             "unsupported": sorted(gpu.unsupported),
+            "other_pids": sorted(gpu.other_pids),
+            "foreign_pids": sorted(gpu.foreign_pids),
         }
 
     def apply(self, result: CellResult) -> CellResult:
         """The result with the monitor summary and, where GPUs were present, their model/driver/CUDA."""
         summary = self.stop()
-        update: dict[str, Any] = {"monitor": summary}
+        update: dict[str, Any] = {"monitor": summary, "energy": self.cell_energy(result)}
         if self.nvml.gpus:
             used = [g.index for g in self.nvml.gpus if g.used_by_cell]
             host = result.host.model_copy(update={
@@ -280,6 +295,23 @@ class CellMonitor:
             })
             update["host"] = host
         return result.model_copy(update=update)
+
+    def cell_energy(self, result: CellResult) -> dict[str, Any]:
+        """Joules per epoch and per sample (orchestrator/energy.py) from this monitor's readings."""
+        facts = [energy.GpuFacts(g.index, g.used_by_cell, sorted(g.other_pids), sorted(g.foreign_pids))
+                 for g in self.nvml.gpus]
+        t = result.timings
+        samples = t.samples_per_s * t.steady_state_s if t.samples_per_s and t.steady_state_s else None
+        return energy.cell_energy(self.energy, facts, result.metrics.per_epoch, self._started_unix, samples,
+                                  self.nvml.reason)
+
+
+def _descends_from(pid: int, root: int) -> bool:
+    """Whether a process is (still) a descendant of `root` (a child the last tree refresh had not seen yet)."""
+    try:
+        return any(parent.pid == root for parent in psutil.Process(pid).parents())
+    except psutil.Error:
+        return False
 
 
 class _Running:

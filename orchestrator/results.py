@@ -89,6 +89,7 @@ class EpochMetrics(_Model):
     accuracy: float | None = None
     val_loss: float | None = None
     val_accuracy: float | None = None
+    time: float | None = None  # wall clock (Unix seconds) at the epoch's end: joins epochs to monitor samples
 
 
 class Metrics(_Model):
@@ -146,6 +147,8 @@ class CellResult(_Model):
     host: HostInfo = Field(default_factory=HostInfo)
     monitor: dict[str, Any] | None = None
     limits: LimitsInfo | None = None
+    energy: dict[str, Any] | None = None  # joules per epoch / per sample (orchestrator/energy.py)
+    cost: dict[str, Any] | None = None  # $ per epoch / per run from the machine's price (orchestrator/cost.py)
     error: ErrorInfo | None = None
 
 

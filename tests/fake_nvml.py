@@ -5,7 +5,9 @@ No NVML fake exists on PyPI; this one answers the calls orchestrator/monitor.py 
 
 from __future__ import annotations
 
+import time
 import types
+from typing import Callable
 
 
 class FakeNVMLError(Exception):
@@ -16,8 +18,16 @@ class FakeNotSupported(FakeNVMLError):
     pass
 
 
-def fake_pynvml(gpu_pids: dict[int, list[int]], calls: list[str]) -> types.ModuleType:
-    """A stand-in for nvidia-ml-py with two GPUs; GPU 1 does not report power (as some boards do not)."""
+def steady_counter(watts: float = 300.0) -> Callable[[], int]:
+    """An energy counter in mJ that rises at `watts` in real time (from an arbitrary large start value)."""
+    start = time.monotonic()
+    return lambda: 7_000_000_000 + int((time.monotonic() - start) * watts * 1000)
+
+
+def fake_pynvml(gpu_pids: dict[int, list[int]], calls: list[str],
+                energy_mj: Callable[[], int] | None = None) -> types.ModuleType:
+    """A stand-in for nvidia-ml-py with two GPUs: GPU 0 a K80 (power, no energy counter: pre-Volta), GPU 1 an
+    H100 with a total energy counter (`energy_mj`, default 300 W steady) but no power reading."""
     nv = types.ModuleType("pynvml")
     nv.NVMLError = FakeNVMLError
     nv.NVML_TEMPERATURE_GPU = 0
@@ -45,5 +55,13 @@ def fake_pynvml(gpu_pids: dict[int, list[int]], calls: list[str]) -> types.Modul
     nv.nvmlDeviceGetUtilizationRates = util
     nv.nvmlDeviceGetPowerUsage = power
     nv.nvmlDeviceGetTemperature = lambda h, sensor: 61 + h
+    counter = energy_mj or steady_counter()
+
+    def total_energy(handle: int) -> int:
+        if handle == 0:
+            raise FakeNotSupported("Not Supported")  # nvmlDeviceGetTotalEnergyConsumption: Volta and newer
+        return counter()
+
+    nv.nvmlDeviceGetTotalEnergyConsumption = total_energy
     nv.nvmlDeviceGetComputeRunningProcesses = lambda h: [types.SimpleNamespace(pid=p) for p in gpu_pids.get(h, [])]
     return nv

@@ -92,6 +92,7 @@ def test_fake_gpus_and_a_real_process_tree(tmp_path: Path) -> None:
     assert gpu0["power_mean_w"] == 150.0 and gpu0["temperature_max_c"] == 61
     assert gpu0["memory_used_max_mb"] == 2048
     assert gpu1["used_by_cell"] is False and gpu1["power_mean_w"] is None and gpu1["unsupported"] == ["power_w"]
+    assert gpu0["unsupported"] == ["energy_mj"]  # a K80 has no energy counter (Volta and newer)
 
     with open(series, newline="") as fh:
         rows = list(csv.DictReader(fh))

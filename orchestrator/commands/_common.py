@@ -10,7 +10,7 @@ from rich.console import Console
 from orchestrator.environments import cache_dir
 from orchestrator import runtimes
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import LoadedMatrix
+from orchestrator.matrix import LoadedMatrix, Price
 from orchestrator.runtimes.base import Runtime
 
 
@@ -34,3 +34,20 @@ def data_dir(explicit: str | None) -> Path | None:
         what = "is a file, not a folder" if path.exists() else "does not exist"
         raise ConfigError(f"data directory {path} (from --data-dir or ORCHESTRATE_DATA_DIR) {what}")
     return path
+
+
+def with_run_options(loaded: LoadedMatrix, wheels: str | None, price_per_hour: float | None) -> LoadedMatrix:
+    """The matrix with `--wheels DIR` (existing environments' Keras) and `--price-per-hour` applied."""
+    update: dict[str, object] = {}
+    if wheels is not None:
+        folder = Path(wheels).expanduser().resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"--wheels {wheels}: folder not found (looked at {folder})")
+        update["wheels"] = folder
+    if price_per_hour is not None:
+        if not 0 < price_per_hour < 10_000:
+            raise ConfigError(f"--price-per-hour {price_per_hour:g}: give the machine's price per hour, above 0")
+        base = loaded.matrix.price or Price(per_hour=price_per_hour, source="--price-per-hour")
+        price = base.model_copy(update={"per_hour": price_per_hour, "source": "--price-per-hour"})
+        update["matrix"] = loaded.matrix.model_copy(update={"price": price})
+    return loaded.model_copy(update=update) if update else loaded

@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from orchestrator.commands._common import make_runtime
+from orchestrator.commands._common import make_runtime, with_run_options
 from orchestrator.errors import ConfigError, OrchestratorError
 from orchestrator.matrix import load_matrix
 
@@ -18,11 +18,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runtime", default="auto", help="auto | local | docker (auto: docker if an engine with GPUs is here)")
     p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    p.add_argument("--wheels", default=None, metavar="DIR",
+                   help="wheels for existing environments (build: none) that lack Keras: a private overlay")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    loaded = load_matrix(args.matrix)
+    loaded = with_run_options(load_matrix(args.matrix), args.wheels, None)
     names = args.environments or list(loaded.matrix.environments)
     unknown = [n for n in names if n not in loaded.matrix.environments]
     if unknown:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from orchestrator.commands.report import add_verdict_options, load_run, verdict_settings
 from orchestrator.errors import ConfigError
+from orchestrator.report.energy import comparison_table as energy_comparison
 from orchestrator.report.terminal import comparison_table
 from orchestrator.stats import NOISE_CV, group_results
 from orchestrator.verdicts import compare_runs
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if name_a == name_b:  # e.g. the same run id on two machines: tell them apart by folder
         name_a, name_b = str(args.run_a), str(args.run_b)
     console.print(comparison_table(comparisons, name_a, name_b))
+    if (energy := energy_comparison(a.results, b.results, name_a, name_b)) is not None:
+        console.print(energy)
     for key in only_a:
         console.print(f"[dim]only in {name_a}: {' / '.join(key)}[/dim]")
     for key in only_b:

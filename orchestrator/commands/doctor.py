@@ -68,6 +68,9 @@ def environment_table(loaded: LoadedMatrix, gpus: GpuProbe) -> Table:
     for col in ("environment", "local runtime", "GPU image", "CPU image", "GPUs here"):
         table.add_column(col, overflow="fold")
     for name, env in loaded.matrix.environments.items():
+        if env.build == "none":  # an interpreter already set up: no image, local runtime only
+            table.add_row(name, f"existing interpreter {env.interpreter or env.python}", "-", "-", "local runtime only")
+            continue
         try:
             gpu = make_recipe(loaded, name, "gpu")
             cpu = make_recipe(loaded, name, "cpu")

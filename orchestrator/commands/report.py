@@ -13,6 +13,7 @@ from rich.console import Console
 from orchestrator.commands._options import number
 from orchestrator.errors import ConfigError, ResultsError
 from orchestrator.report import verdict
+from orchestrator.report.energy import energy_table
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
 from orchestrator.report.terminal import group_table, print_summary, print_verdicts
@@ -128,6 +129,8 @@ def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console
     if cells_table:
         print_summary(results, console, title=f"Run {run_id}: cells")
         console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
+    if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
+        console.print(energy)
     for path, why in loaded.rejected.items():
         console.print(f"[yellow]ignored {path}: {why}[/yellow]")
     try:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands._common import data_dir, make_runtime
+from orchestrator.commands._common import data_dir, make_runtime, with_run_options
 from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, plain_name
 from orchestrator.commands.report import save_settings, write_report
+from orchestrator.cost import record_costs
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
+from orchestrator.matrix import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
 from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
@@ -51,11 +52,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--monitor-hz", type=number("--monitor-hz", float, 0.0, MAX_MONITOR_HZ, note="(0: off)"),
                    default=10.0,
                    help="GPU/CPU sampling rate per second while a cell runs (default 10; 0 turns monitoring off)")
+    p.add_argument("--wheels", default=None, metavar="DIR",
+                   help="wheels for existing environments (build: none) that lack Keras: installed into a private "
+                        "overlay, never into the interpreter, never from the network")
+    p.add_argument("--price-per-hour", type=number("--price-per-hour", float, 0.0, MAX_PRICE_PER_HOUR, low_open=True),
+                   default=None, metavar="PRICE",
+                   help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    loaded = load_matrix(args.matrix)
+    loaded = with_run_options(load_matrix(args.matrix), args.wheels, args.price_per_hour)
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
     data = data_dir(args.data_dir)
@@ -102,6 +109,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                           observer=RunProgress(console, run_dir.logs_dir))
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
+    results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
     for path, why in report.rejected.items():
@@ -139,7 +147,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
     for flag, value in (("--profile", args.profile), ("--runtime", args.runtime if args.runtime != "auto" else None),
                         ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
-                        ("--address", args.address)):
+                        ("--address", args.address), ("--wheels", args.wheels),
+                        ("--price-per-hour", args.price_per_hour)):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:

@@ -10,7 +10,7 @@ import datetime as dt
 from html import escape
 from typing import Any, Iterable
 
-from orchestrator.report import article
+from orchestrator.report import article, energy as energy_report
 from orchestrator.report.plots import Plot
 from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
 from orchestrator.verdicts import WorkloadVerdict
@@ -67,6 +67,7 @@ def render(run_id: str, results: list[CellResult], groups: list[Group], plots: l
         _header(run_id, results, rejected),
         _verdict_section(verdicts) if verdicts else "",
         _summary(groups, targets),
+        energy_report.html_section(results),
         _figures(plots),
         _article_table({g.workload for g in groups}),
         _cells(results),

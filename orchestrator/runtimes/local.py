@@ -19,6 +19,7 @@ from orchestrator.environments import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
+from orchestrator.existing import prepare_existing
 from orchestrator.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
 from orchestrator.prepared import Prepared, RunContext
@@ -50,6 +51,8 @@ class LocalRuntime(Runtime):
 
     def _prepare(self, env_name: str, force: bool) -> Prepared:
         env = self.loaded.matrix.environments[env_name]
+        if env.build == "none":  # an interpreter already set up: checked and recorded, never built or changed
+            return prepare_existing(self.loaded, env_name, self.cache, self.log)
         paths = env_paths(self.cache, env_name)
         interpreter = find_interpreter(env.python, env.interpreter)
         full_version = _full_version(interpreter)

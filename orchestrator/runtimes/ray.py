@@ -257,6 +257,8 @@ def make_bundle(loaded: LoadedMatrix) -> dict[str, Any]:
     matrix = loaded.matrix.model_dump(mode="json")
     files: dict[str, str] = {}
     for name in loaded.matrix.environments:
+        if loaded.matrix.environments[name].build == "none":  # an existing interpreter: no requirements file
+            continue
         rel = f"requirements/{name}.txt"
         files[rel] = loaded.requirements_path(name).read_text()
         matrix["environments"][name]["requirements"] = rel
