@@ -145,6 +145,9 @@ def make_recipe(loaded: LoadedMatrix, env_name: str, variant: Variant) -> Recipe
         raise ConfigError(f"{loaded.path}: environments.{env_name}: Docker cannot name an image after it "
                           "(it must start and end with a letter or digit, without two separators in a row); "
                           "rename the environment for --runtime docker")
+    if env.build == "none":
+        raise ConfigError(f"{loaded.path}: environments.{env_name}.build: none names an interpreter already set up "
+                          "on this machine; an image cannot be built from it: run it with --runtime local")
     where = f"{loaded.path}: environments.{env_name}.image"
     dockerfile = (_existing(loaded.root / spec.dockerfile, f"{where}.dockerfile") if spec.dockerfile
                   else docker_dir() / "Dockerfile")

@@ -91,3 +91,7 @@ def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tm
     assert list(bundle["files"]) == ["requirements/keras3-jax.txt"]  # none for the existing interpreter
     on_node = unpack_bundle(bundle, tmp_path / "node")  # a Ray node validates the matrix it is sent
     assert on_node.matrix.environments["here"].python == "/opt/conda/bin/python"
+    from orchestrator.images import make_recipe
+
+    with pytest.raises(ConfigError, match=r"environments\.here\.build: none .* --runtime local"):
+        make_recipe(loaded, "here", "cpu")  # --runtime docker refuses it, naming the field
