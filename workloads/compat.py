@@ -192,8 +192,71 @@ LSTM_HYPERPARAMETERS = {"activation": "tanh", "recurrent_activation": "hard_sigm
                         "unit_forget_bias": True}
 
 
+# The LSTM `implementation` modes (Keras 1 calls them consume_less): the same maths, other kernels.
+LSTM_MODES = {
+    0: "mode 0: the input projections of all timesteps computed before the loop (Keras 1 consume_less='cpu')",
+    1: "mode 1: per step, one small matrix product per gate (Keras 1 consume_less='mem')",
+    2: "mode 2: per step, one matrix product for all four gates (Keras 1 consume_less='gpu')",
+}
+_CONSUME_LESS = {0: "cpu", 1: "mem", 2: "gpu"}
+
+
+def lstm_modes_supported():
+    """The modes this Keras takes: Keras 1 and 2.0 have all three; from 2.1 (cell-based RNNs) mode 0 is gone."""
+    parts = keras.__version__.split(".")
+    if MAJOR == 1 or (MAJOR == 2 and int(parts[1]) < 1):
+        return (0, 1, 2)
+    return (1, 2)
+
+
+def lstm_implementation_requested():
+    """The LSTM mode pinned by the matrix (environment `lstm_implementation`, passed as
+    ORCHESTRATE_LSTM_IMPLEMENTATION), or None for the generation's default."""
+    raw = os.environ.get("ORCHESTRATE_LSTM_IMPLEMENTATION", "").strip()
+    if not raw:
+        return None
+    if raw not in ("0", "1", "2") or int(raw) not in lstm_modes_supported():
+        raise ValueError("ORCHESTRATE_LSTM_IMPLEMENTATION=%r (the matrix environment's lstm_implementation): "
+                         "Keras %s takes %s" % (raw, keras.__version__, ", ".join(map(str, lstm_modes_supported()))))
+    return int(raw)
+
+
+def _lstm_mode_kwargs():
+    mode = lstm_implementation_requested()
+    if mode is None:
+        return {}
+    return {"consume_less": _CONSUME_LESS[mode]} if MAJOR == 1 else {"implementation": mode}
+
+
+def lstm_implementation_of(model):
+    """The LSTM mode in force in the model's LSTMs, read back from the layers; None without an LSTM."""
+    modes = set()
+    for layer in _all_layers(model):
+        if "LSTM" not in type(layer).__name__:
+            continue
+        if MAJOR == 1:
+            modes.add({v: k for k, v in _CONSUME_LESS.items()}[layer.consume_less])
+        else:
+            modes.add(int(getattr(getattr(layer, "cell", layer), "implementation")))
+    if not modes:
+        return None
+    in_force = sorted(modes)[0] if len(modes) == 1 else sorted(modes)
+    return {"requested": lstm_implementation_requested(), "in_force": in_force,
+            "means": LSTM_MODES.get(in_force, "mixed"), "keras": keras.__version__}
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        inner = getattr(layer, "layer", None)  # TimeDistributed, Bidirectional
+        if inner is not None:
+            yield inner
+
+
 def LSTM(units, return_sequences=False, **kwargs):
-    """An LSTM with the Keras 2.0.8 activations: tanh, and hard_sigmoid = clip(0.2 x + 0.5, 0, 1) for the gates."""
+    """An LSTM with the Keras 2.0.8 activations: tanh, and hard_sigmoid = clip(0.2 x + 0.5, 0, 1) for the gates;
+    the matrix's implementation mode where it pins one."""
+    kwargs.update(_lstm_mode_kwargs())
     if MAJOR == 1:
         return keras.layers.LSTM(output_dim=units, activation="tanh", inner_activation="hard_sigmoid",
                                  init="glorot_uniform", inner_init="orthogonal", forget_bias_init="one",
@@ -313,6 +376,8 @@ def optimizer(name, **overrides):
     if MAJOR < 3:
         cls = {"rmsprop": keras.optimizers.RMSprop, "adadelta": keras.optimizers.Adadelta,
                "adam": keras.optimizers.Adam}[name]
+        if backend_name() == "mxnet":
+            deviations.append(mxnet_optimizer_deviation(name, hp))
         return cls(**hp), hp, deviations
     kwargs = {k: v for k, v in hp.items() if k not in ("lr", "decay")}
     learning_rate = hp["lr"]
@@ -326,6 +391,30 @@ def optimizer(name, **overrides):
     cls = {"rmsprop": keras.optimizers.RMSprop, "adadelta": keras.optimizers.Adadelta,
            "adam": keras.optimizers.Adam}[name]
     return cls(learning_rate=learning_rate, **kwargs), hp, deviations
+
+
+# keras-mxnet (1.2.2.1 and 2.2.4.3) replaces Keras' optimizers with MXNet's own (mx.optimizer). What each one
+# computes, against Keras 2.0.8 (checked one step at a time on a tiny problem: tests/test_optimizer_arithmetic.py).
+MXNET_OPTIMIZERS = {
+    "rmsprop": "MXNet's RMSProp: n = rho*n + (1-rho)*g^2, w -= lr*g / sqrt(n + epsilon); Keras 2.0.8 divides by "
+               "sqrt(n) + epsilon (as Keras 3 does, the epsilon sits under the root: with epsilon=1e-8 the steps "
+               "differ where n is below ~1e-6, i.e. for weights whose gradients stay under ~1e-3)",
+    "adadelta": "MXNet's AdaDelta: the same accumulators and step as Keras 2.0.8, but without a learning rate: "
+                "lr and decay are ignored (the same arithmetic at the lr=1.0, decay=0 used here)",
+    "adam": "MXNet's Adam: the same update as Keras 2.0.8 (m, v, bias-corrected step "
+            "lr*sqrt(1-beta_2^t)/(1-beta_1^t), epsilon added to sqrt(v)); MXNet's fused adam_update kernel",
+}
+
+
+def mxnet_optimizer_deviation(name, hp):
+    """The model.deviations line for an optimizer keras-mxnet replaced with MXNet's own."""
+    text = "%s replaced by MXNet's optimizer (keras-mxnet %s): %s" % (
+        {"rmsprop": "RMSprop", "adadelta": "Adadelta", "adam": "Adam"}[name], keras.__version__,
+        MXNET_OPTIMIZERS[name])
+    if hp.get("decay") and name != "adadelta":
+        text += ("; decay: lr / (1 + decay * t) with t counted from 1 (MXNet's num_update), Keras 2.0.8 counts "
+                 "iterations from 0")
+    return text
 
 
 # ---------------------------------------------------------------- training
