@@ -6,7 +6,10 @@ these helpers, so that one model definition means the same model on every Keras 
 """
 
 import os
+import threading
 import time
+
+import queue
 
 import numpy as np
 
@@ -506,17 +509,89 @@ def fit(model, x, y, batch_size, epochs, validation_data=None, callbacks=None, s
     return model.fit(x, y, **kwargs)
 
 
+# Keras 1/2's fit_generator pulls batches in one background thread into a queue of 10 (Keras 1.2.2:
+# max_q_size=10, nb_worker=1, pickle_safe=False; Keras 2: max_queue_size=10, workers=1,
+# use_multiprocessing=False), so augmentation overlaps training. Keras 3 pulls a Python generator inline on
+# JAX and PyTorch; every Keras 3 backend gets the same thread and queue here (ORCHESTRATE_DATA_FEED=inline
+# turns it off, for the before/after measurement in benchmarks/settings_ab.py).
+FEED_QUEUE = 10
+_FEEDS = ("prefetch", "inline")
+
+
+def data_feed_requested():
+    raw = os.environ.get("ORCHESTRATE_DATA_FEED", "prefetch").strip().lower()
+    if raw not in _FEEDS:
+        raise ValueError("ORCHESTRATE_DATA_FEED=%r (from the matrix environment's env:) must be one of %s"
+                         % (raw, ", ".join(_FEEDS)))
+    return raw
+
+
+def data_feeding():
+    """How generator batches reach fit here (recorded in model.hyperparameters.data_feeding)."""
+    if MAJOR < 3:
+        return {"mode": "background thread", "queue": FEED_QUEUE, "workers": 1,
+                "by": "Keras %s fit_generator (its enqueuer, queue and one worker thread set explicitly)"
+                      % keras.__version__}
+    if data_feed_requested() == "inline":
+        return {"mode": "inline", "queue": 0, "workers": 0,
+                "by": "Keras %s fit pulling the generator on the training thread" % keras.__version__}
+    return {"mode": "background thread", "queue": FEED_QUEUE, "workers": 1,
+            "by": "orchestrate's Prefetcher (workloads/compat.py) in front of Keras %s fit" % keras.__version__}
+
+
+class Prefetcher(object):
+    """Batches pulled from an iterator by one background thread into a bounded queue: Keras 1/2's
+    GeneratorEnqueuer with one worker, for Keras 3. An exception in the iterator is raised in the consumer."""
+
+    def __init__(self, iterator, depth=FEED_QUEUE):
+        self._queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._fill, args=(iterator,), name="orchestrate-prefetch")
+        self._thread.daemon = True  # blocked on a full queue when training ends; dies with the process
+        self._thread.start()
+
+    def _fill(self, iterator):
+        try:
+            while True:
+                self._queue.put((True, next(iterator)))
+        except Exception as exc:  # handed to the consumer, StopIteration included
+            self._queue.put((False, exc))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        ok, item = self._queue.get()
+        if not ok:
+            raise item
+        return item
+
+
 def fit_generator(model, generator, steps_per_epoch, epochs, batch_size, validation_data=None, callbacks=None):
     """Train from a generator: fit_generator in Keras 1/2 (Keras 1 counts samples, not steps), fit in Keras 3."""
     kwargs = {"validation_data": validation_data, "callbacks": callbacks or [], "verbose": 0}
     if MAJOR == 1:
         return model.fit_generator(generator, samples_per_epoch=steps_per_epoch * batch_size, nb_epoch=epochs,
-                                   **kwargs)
+                                   max_q_size=FEED_QUEUE, nb_worker=1, pickle_safe=False, **kwargs)
     if MAJOR == 2:
-        return model.fit_generator(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
+        return model.fit_generator(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                                   max_queue_size=FEED_QUEUE, workers=1, use_multiprocessing=False, **kwargs)
     # Keras 3 treats a PyDataset (what flow() returns there) as one finite pass per epoch and stops at its
     # end; Keras 1/2 drew steps_per_epoch batches per epoch from an endless stream. A plain generator keeps that.
-    return model.fit(_endless(generator), steps_per_epoch=steps_per_epoch, epochs=epochs, shuffle=False, **kwargs)
+    feed = _endless(generator)
+    if data_feed_requested() == "prefetch":
+        feed = _endless(Prefetcher(feed))
+    return model.fit(feed, steps_per_epoch=steps_per_epoch, epochs=epochs, shuffle=False, **kwargs)
+
+
+def evaluate_generator(model, generator, steps, batch_size):
+    """Test metrics from a generator (the 2017 article's evaluate_generator on augmented test batches)."""
+    if MAJOR == 1:
+        values = model.evaluate_generator(generator, val_samples=steps * batch_size)
+    elif MAJOR == 2:
+        values = model.evaluate_generator(generator, steps=steps)
+    else:
+        values = model.evaluate(_endless(generator), steps=steps, verbose=0)
+    return _named_metrics(model, values)
 
 
 def _endless(iterator):
@@ -526,7 +601,10 @@ def _endless(iterator):
 
 def evaluate(model, x, y, batch_size):
     """Test metrics as a dict with normalised names (loss, accuracy)."""
-    values = model.evaluate(x, y, batch_size=batch_size, verbose=0)
+    return _named_metrics(model, model.evaluate(x, y, batch_size=batch_size, verbose=0))
+
+
+def _named_metrics(model, values):
     if not isinstance(values, (list, tuple)):
         values = [values]
     names = getattr(model, "metrics_names", None) or ["loss", "accuracy"][:len(values)]

@@ -9,7 +9,7 @@ import datetime as dt
 from html import escape
 from typing import Any, Iterable
 
-from orchestrator.report import article
+from orchestrator.report import article, fairness
 from orchestrator.report.plots import Plot
 from orchestrator.results import CellResult
 from orchestrator.stats import Estimate, Group
@@ -65,6 +65,7 @@ def render(run_id: str, results: list[CellResult], groups: list[Group], plots: l
         _environments(results),
         _machines(results),
         _provenance(results),
+        fairness.html_section(results),
     ]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
