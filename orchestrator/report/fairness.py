@@ -119,8 +119,8 @@ def terminal_table(results: list[CellResult]) -> Table:
     table = Table(title="Fairness: the settings in force, per environment (read back from the results)")
     for column in COLUMNS:
         table.add_column(column, overflow="fold")
-    for row in fairness_rows(results):
-        table.add_row(*row.cells())
+    for row in fairness_rows(results):  # the deviations' text is in the HTML report and each cell's result
+        table.add_row(*row.cells()[:-1], f"{len(row.deviations)} (model.deviations)" if row.deviations else "none")
     return table
 
 
