@@ -6,10 +6,9 @@ these helpers, so that one model definition means the same model on every Keras 
 """
 
 import os
+import queue
 import threading
 import time
-
-import queue
 
 import numpy as np
 
