@@ -25,7 +25,8 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
 
 # Variables from the caller's shell that would leak into a cell and change what it measures.
 _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_",
-                      "ORCHESTRATE_JIT_", "TORCH", "OV_", "OPENVINO", "OMP_", "GOMP_", "KMP_")
+                      "ORCHESTRATE_JIT_", "ORCHESTRATE_LSTM_", "ORCHESTRATE_DATA_FEED", "ORCHESTRATE_CIFAR10_",
+                      "TORCH", "OV_", "OPENVINO", "OMP_", "GOMP_", "KMP_")
 
 
 def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:
@@ -102,8 +103,10 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
         "name": name,
         # The requirements file counts by its content (below), not its path: a matrix elsewhere that names the
         # same pins reuses the same environment.
-        # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py).
-        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"}),
+        # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py);
+        # an unset lstm_implementation leaves the hashes of environments made before the field unchanged.
+        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"} | (
+            {"lstm_implementation"} if env.lstm_implementation is None else set())),
         "requirements": requirements_text,
         "interpreter": interpreter_id,
     }
@@ -156,6 +159,8 @@ def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
     if env.backend == "jax" and threads == 1:
         # XLA's CPU pool has no size knob; one thread is reachable by turning multi-threaded Eigen off.
         result["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    if env.lstm_implementation is not None:  # read by workloads/compat.py; read back into the result
+        result["ORCHESTRATE_LSTM_IMPLEMENTATION"] = str(env.lstm_implementation)
     if paths.lib.is_dir():
         result["LD_LIBRARY_PATH"] = os.pathsep.join(
             p for p in (str(paths.lib), result.get("LD_LIBRARY_PATH", "")) if p

@@ -94,6 +94,8 @@ class Environment(_Strict):
     system_packages: list[str] = Field(default_factory=list)
     pip_pre: list[str] = Field(default_factory=list)
     image: ImageSpec | None = None
+    # The LSTM `implementation` mode to pin (Keras 1: consume_less cpu/mem/gpu = 0/1/2); None: the Keras default.
+    lstm_implementation: Literal[0, 1, 2] | None = None
     notes: str = ""
 
     @field_validator("keras")
@@ -102,6 +104,16 @@ class Environment(_Strict):
         if not value.split(".")[0].isdigit():
             raise ValueError(f"must be a version starting with its major number, like '3.15.1', got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _lstm_mode_exists(self) -> "Environment":
+        mode, parts = self.lstm_implementation, self.keras.split(".")
+        cell_based = self.keras_major >= 3 or (self.keras_major == 2 and len(parts) > 1 and parts[1].isdigit()
+                                               and int(parts[1]) >= 1)
+        if mode == 0 and cell_based:
+            raise ValueError(f"lstm_implementation 0 does not exist in Keras {self.keras} (Keras 2.1 dropped it "
+                             "with the cell-based RNNs): use 1 or 2, or leave it unset for the Keras default")
+        return self
 
     @field_validator("python")
     @classmethod

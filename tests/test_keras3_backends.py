@@ -117,3 +117,22 @@ def test_torch_environment_is_the_cpu_build(smoke_run: dict) -> None:
 def test_summary_holds_every_cell(smoke_run: dict) -> None:
     summary = json.loads((smoke_run["dir"] / "summary.json").read_text())
     assert len(summary["cells"]) == len(ENVS) * len(WORKLOADS) and summary["rejected"] == {}
+
+
+def test_issue13_settings_are_read_back(smoke_run: dict) -> None:
+    """LSTM mode pinned (2) and in force, the prefetching feed for cifar10, cuDNN autotune off on a CPU torch."""
+    for (env, workload), r in smoke_run["cells"].items():
+        hp = r.model.hyperparameters
+        assert hp["floatx"] == "float32"
+        if workload in ("mnist_hrnn", "babi_rnn"):
+            mode = hp["lstm_implementation"]
+            pinned = None if env == "keras3-openvino" else 2  # openvino: no pin, Keras 3's default
+            assert (mode["requested"], mode["in_force"]) == (pinned, 2), (env, mode)
+        if workload == "cifar10_cnn" and env != "keras3-openvino":
+            feed = hp["data_feeding"]
+            assert (feed["mode"], feed["queue"], feed["workers"]) == ("background thread", 10, 1), env
+        if env == "keras3-torch":
+            assert r.threads.framework["torch_cudnn_benchmark"] is False  # no GPU here: torch's default kept
+            assert r.threads.framework["OMP_WAIT_POLICY"] == "PASSIVE"
+    rms = smoke_run["cells"][("keras3-jax", "mnist_mlp")].model.deviations
+    assert not any("MXNet" in d for d in rms)

@@ -130,3 +130,49 @@ def test_cntk_mpi_links_are_private_to_the_environment(env_cache: Path, legacy_r
         assert os.readlink(link).endswith(new)
     assert not (env_cache / "envs" / "theano" / "lib").exists()
     assert legacy_run["cells"][("cntk", "mnist_mlp")].status == "ok"  # CNTK imported through those links
+
+
+# Issue 13: the settings in force, read back from each framework inside the cells.
+LSTM_PINS = {"tensorflow1": 2, "cntk": 2, "theano": 2, "mxnet-keras1": 0, "mxnet-keras2": 1}
+OPTIMIZERS = {"mnist_mlp": "RMSprop", "mnist_cnn": "Adadelta", "cifar10_cnn": "RMSprop", "mnist_hrnn": "RMSprop",
+              "babi_rnn": "Adam"}
+
+
+def test_lstm_mode_pinned_by_the_matrix_is_the_one_in_force(legacy_run: dict) -> None:
+    for (env, workload), r in legacy_run["cells"].items():
+        mode = r.model.hyperparameters.get("lstm_implementation")
+        if workload not in RNN_WORKLOADS:
+            assert mode is None, (env, workload)
+            continue
+        assert (mode["requested"], mode["in_force"]) == (LSTM_PINS[env], LSTM_PINS[env]), (env, workload, mode)
+        assert mode["means"].startswith(f"mode {LSTM_PINS[env]}:")
+
+
+def test_mxnet_optimizers_are_deviations_in_every_mxnet_cell(legacy_run: dict) -> None:
+    for (env, workload), r in legacy_run["cells"].items():
+        swapped = [d for d in r.model.deviations if "replaced by MXNet's optimizer" in d]
+        if env in CHANNELS_FIRST:
+            assert len(swapped) == 1 and swapped[0].startswith(OPTIMIZERS[workload]), (env, workload, swapped)
+        else:
+            assert not swapped, (env, workload)
+    cifar = legacy_run["cells"][("mxnet-keras2", "cifar10_cnn")].model.deviations
+    assert any("sqrt(n + epsilon)" in d and "counted from 1" in d for d in cifar)  # RMSprop with decay
+
+
+def test_wait_policy_feeding_and_precision_are_recorded(legacy_run: dict) -> None:
+    for (env, workload), r in legacy_run["cells"].items():
+        policy = r.threads.framework.get("OMP_WAIT_POLICY")
+        assert policy == ("PASSIVE" if env in ("cntk", "mxnet-keras1", "mxnet-keras2") else None), (env, policy)
+        assert r.model.hyperparameters["floatx"] == "float32"
+        if workload == "cifar10_cnn":
+            feed = r.model.hyperparameters["data_feeding"]
+            assert (feed["mode"], feed["queue"], feed["workers"]) == ("background thread", 10, 1)
+            assert r.model.hyperparameters["evaluation"] == "clean"
+            assert any("evaluate_generator on augmented test batches" in d for d in r.model.deviations)
+
+
+def test_babi_trains_on_the_keras_split(legacy_run: dict) -> None:
+    for env in LEGACY_ENVS:
+        r = legacy_run["cells"][(env, "babi_rnn")]
+        # smoke: 512 questions, validation_split 0.05: Keras trains on int(512 * 0.95) = 486, not 512 - 25 = 487
+        assert r.timings.samples_per_s * r.timings.steady_state_s == pytest.approx(486), env

@@ -20,9 +20,14 @@ VALIDATION_SPLIT = 0.05
 def load(spec):
     (x, xq, y), (tx, txq, ty), meta, info = datasets.load_babi(spec)
     data = {"x_train": [x, xq], "y_train": y, "x_test": [tx, txq], "y_test": ty, "meta": meta,
-            # Keras holds out the last 5% of the training arrays for validation
-            "samples_per_epoch": len(x) - int(len(x) * VALIDATION_SPLIT)}
+            "samples_per_epoch": training_split(len(x))}
     return data, info
+
+
+def training_split(samples):
+    """How many samples Keras trains on with validation_split: it holds out the last ones, split at
+    int(n * (1 - validation_split)) (Keras 1.2.2, 2.x and 3 alike)."""
+    return int(samples * (1.0 - VALIDATION_SPLIT))
 
 
 def build(spec, data):

@@ -6,6 +6,8 @@ these helpers, so that one model definition means the same model on every Keras 
 """
 
 import os
+import queue
+import threading
 import time
 
 import numpy as np
@@ -192,8 +194,71 @@ LSTM_HYPERPARAMETERS = {"activation": "tanh", "recurrent_activation": "hard_sigm
                         "unit_forget_bias": True}
 
 
+# The LSTM `implementation` modes (Keras 1 calls them consume_less): the same maths, other kernels.
+LSTM_MODES = {
+    0: "mode 0: the input projections of all timesteps computed before the loop (Keras 1 consume_less='cpu')",
+    1: "mode 1: per step, one small matrix product per gate (Keras 1 consume_less='mem')",
+    2: "mode 2: per step, one matrix product for all four gates (Keras 1 consume_less='gpu')",
+}
+_CONSUME_LESS = {0: "cpu", 1: "mem", 2: "gpu"}
+
+
+def lstm_modes_supported():
+    """The modes this Keras takes: Keras 1 and 2.0 have all three; from 2.1 (cell-based RNNs) mode 0 is gone."""
+    parts = keras.__version__.split(".")
+    if MAJOR == 1 or (MAJOR == 2 and int(parts[1]) < 1):
+        return (0, 1, 2)
+    return (1, 2)
+
+
+def lstm_implementation_requested():
+    """The LSTM mode pinned by the matrix (environment `lstm_implementation`, passed as
+    ORCHESTRATE_LSTM_IMPLEMENTATION), or None for the generation's default."""
+    raw = os.environ.get("ORCHESTRATE_LSTM_IMPLEMENTATION", "").strip()
+    if not raw:
+        return None
+    if raw not in ("0", "1", "2") or int(raw) not in lstm_modes_supported():
+        raise ValueError("ORCHESTRATE_LSTM_IMPLEMENTATION=%r (the matrix environment's lstm_implementation): "
+                         "Keras %s takes %s" % (raw, keras.__version__, ", ".join(map(str, lstm_modes_supported()))))
+    return int(raw)
+
+
+def _lstm_mode_kwargs():
+    mode = lstm_implementation_requested()
+    if mode is None:
+        return {}
+    return {"consume_less": _CONSUME_LESS[mode]} if MAJOR == 1 else {"implementation": mode}
+
+
+def lstm_implementation_of(model):
+    """The LSTM mode in force in the model's LSTMs, read back from the layers; None without an LSTM."""
+    modes = set()
+    for layer in _all_layers(model):
+        if "LSTM" not in type(layer).__name__:
+            continue
+        if MAJOR == 1:
+            modes.add({v: k for k, v in _CONSUME_LESS.items()}[layer.consume_less])
+        else:
+            modes.add(int(getattr(getattr(layer, "cell", layer), "implementation")))
+    if not modes:
+        return None
+    in_force = sorted(modes)[0] if len(modes) == 1 else sorted(modes)
+    return {"requested": lstm_implementation_requested(), "in_force": in_force,
+            "means": LSTM_MODES.get(in_force, "mixed"), "keras": keras.__version__}
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        inner = getattr(layer, "layer", None)  # TimeDistributed, Bidirectional
+        if inner is not None:
+            yield inner
+
+
 def LSTM(units, return_sequences=False, **kwargs):
-    """An LSTM with the Keras 2.0.8 activations: tanh, and hard_sigmoid = clip(0.2 x + 0.5, 0, 1) for the gates."""
+    """An LSTM with the Keras 2.0.8 activations: tanh, and hard_sigmoid = clip(0.2 x + 0.5, 0, 1) for the gates;
+    the matrix's implementation mode where it pins one."""
+    kwargs.update(_lstm_mode_kwargs())
     if MAJOR == 1:
         return keras.layers.LSTM(output_dim=units, activation="tanh", inner_activation="hard_sigmoid",
                                  init="glorot_uniform", inner_init="orthogonal", forget_bias_init="one",
@@ -313,6 +378,8 @@ def optimizer(name, **overrides):
     if MAJOR < 3:
         cls = {"rmsprop": keras.optimizers.RMSprop, "adadelta": keras.optimizers.Adadelta,
                "adam": keras.optimizers.Adam}[name]
+        if backend_name() == "mxnet":
+            deviations.append(mxnet_optimizer_deviation(name, hp))
         return cls(**hp), hp, deviations
     kwargs = {k: v for k, v in hp.items() if k not in ("lr", "decay")}
     learning_rate = hp["lr"]
@@ -326,6 +393,30 @@ def optimizer(name, **overrides):
     cls = {"rmsprop": keras.optimizers.RMSprop, "adadelta": keras.optimizers.Adadelta,
            "adam": keras.optimizers.Adam}[name]
     return cls(learning_rate=learning_rate, **kwargs), hp, deviations
+
+
+# keras-mxnet (1.2.2.1 and 2.2.4.3) replaces Keras' optimizers with MXNet's own (mx.optimizer). What each one
+# computes, against Keras 2.0.8 (checked one step at a time on a tiny problem: tests/test_optimizer_arithmetic.py).
+MXNET_OPTIMIZERS = {
+    "rmsprop": "MXNet's RMSProp: n = rho*n + (1-rho)*g^2, w -= lr*g / sqrt(n + epsilon); Keras 2.0.8 divides by "
+               "sqrt(n) + epsilon (as Keras 3 does, the epsilon sits under the root: with epsilon=1e-8 the steps "
+               "differ where n is below ~1e-6, i.e. for weights whose gradients stay under ~1e-3)",
+    "adadelta": "MXNet's AdaDelta: the same accumulators and step as Keras 2.0.8, but without a learning rate: "
+                "lr and decay are ignored (the same arithmetic at the lr=1.0, decay=0 used here)",
+    "adam": "MXNet's Adam: the same update as Keras 2.0.8 (m, v, bias-corrected step "
+            "lr*sqrt(1-beta_2^t)/(1-beta_1^t), epsilon added to sqrt(v)); MXNet's fused adam_update kernel",
+}
+
+
+def mxnet_optimizer_deviation(name, hp):
+    """The model.deviations line for an optimizer keras-mxnet replaced with MXNet's own."""
+    text = "%s replaced by MXNet's optimizer (keras-mxnet %s): %s" % (
+        {"rmsprop": "RMSprop", "adadelta": "Adadelta", "adam": "Adam"}[name], keras.__version__,
+        MXNET_OPTIMIZERS[name])
+    if hp.get("decay") and name != "adadelta":
+        text += ("; decay: lr / (1 + decay * t) with t counted from 1 (MXNet's num_update), Keras 2.0.8 counts "
+                 "iterations from 0")
+    return text
 
 
 # ---------------------------------------------------------------- training
@@ -417,17 +508,89 @@ def fit(model, x, y, batch_size, epochs, validation_data=None, callbacks=None, s
     return model.fit(x, y, **kwargs)
 
 
+# Keras 1/2's fit_generator pulls batches in one background thread into a queue of 10 (Keras 1.2.2:
+# max_q_size=10, nb_worker=1, pickle_safe=False; Keras 2: max_queue_size=10, workers=1,
+# use_multiprocessing=False), so augmentation overlaps training. Keras 3 pulls a Python generator inline on
+# JAX and PyTorch; every Keras 3 backend gets the same thread and queue here (ORCHESTRATE_DATA_FEED=inline
+# turns it off, for the before/after measurement in benchmarks/settings_ab.py).
+FEED_QUEUE = 10
+_FEEDS = ("prefetch", "inline")
+
+
+def data_feed_requested():
+    raw = os.environ.get("ORCHESTRATE_DATA_FEED", "prefetch").strip().lower()
+    if raw not in _FEEDS:
+        raise ValueError("ORCHESTRATE_DATA_FEED=%r (from the matrix environment's env:) must be one of %s"
+                         % (raw, ", ".join(_FEEDS)))
+    return raw
+
+
+def data_feeding():
+    """How generator batches reach fit here (recorded in model.hyperparameters.data_feeding)."""
+    if MAJOR < 3:
+        return {"mode": "background thread", "queue": FEED_QUEUE, "workers": 1,
+                "by": "Keras %s fit_generator (its enqueuer, queue and one worker thread set explicitly)"
+                      % keras.__version__}
+    if data_feed_requested() == "inline":
+        return {"mode": "inline", "queue": 0, "workers": 0,
+                "by": "Keras %s fit pulling the generator on the training thread" % keras.__version__}
+    return {"mode": "background thread", "queue": FEED_QUEUE, "workers": 1,
+            "by": "orchestrate's Prefetcher (workloads/compat.py) in front of Keras %s fit" % keras.__version__}
+
+
+class Prefetcher(object):
+    """Batches pulled from an iterator by one background thread into a bounded queue: Keras 1/2's
+    GeneratorEnqueuer with one worker, for Keras 3. An exception in the iterator is raised in the consumer."""
+
+    def __init__(self, iterator, depth=FEED_QUEUE):
+        self._queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._fill, args=(iterator,), name="orchestrate-prefetch")
+        self._thread.daemon = True  # blocked on a full queue when training ends; dies with the process
+        self._thread.start()
+
+    def _fill(self, iterator):
+        try:
+            while True:
+                self._queue.put((True, next(iterator)))
+        except Exception as exc:  # handed to the consumer, StopIteration included
+            self._queue.put((False, exc))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        ok, item = self._queue.get()
+        if not ok:
+            raise item
+        return item
+
+
 def fit_generator(model, generator, steps_per_epoch, epochs, batch_size, validation_data=None, callbacks=None):
     """Train from a generator: fit_generator in Keras 1/2 (Keras 1 counts samples, not steps), fit in Keras 3."""
     kwargs = {"validation_data": validation_data, "callbacks": callbacks or [], "verbose": 0}
     if MAJOR == 1:
         return model.fit_generator(generator, samples_per_epoch=steps_per_epoch * batch_size, nb_epoch=epochs,
-                                   **kwargs)
+                                   max_q_size=FEED_QUEUE, nb_worker=1, pickle_safe=False, **kwargs)
     if MAJOR == 2:
-        return model.fit_generator(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
+        return model.fit_generator(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                                   max_queue_size=FEED_QUEUE, workers=1, use_multiprocessing=False, **kwargs)
     # Keras 3 treats a PyDataset (what flow() returns there) as one finite pass per epoch and stops at its
     # end; Keras 1/2 drew steps_per_epoch batches per epoch from an endless stream. A plain generator keeps that.
-    return model.fit(_endless(generator), steps_per_epoch=steps_per_epoch, epochs=epochs, shuffle=False, **kwargs)
+    feed = _endless(generator)
+    if data_feed_requested() == "prefetch":
+        feed = _endless(Prefetcher(feed))
+    return model.fit(feed, steps_per_epoch=steps_per_epoch, epochs=epochs, shuffle=False, **kwargs)
+
+
+def evaluate_generator(model, generator, steps, batch_size):
+    """Test metrics from a generator (the 2017 article's evaluate_generator on augmented test batches)."""
+    if MAJOR == 1:
+        values = model.evaluate_generator(generator, val_samples=steps * batch_size)
+    elif MAJOR == 2:
+        values = model.evaluate_generator(generator, steps=steps)
+    else:
+        values = model.evaluate(_endless(generator), steps=steps, verbose=0)
+    return _named_metrics(model, values)
 
 
 def _endless(iterator):
@@ -437,7 +600,10 @@ def _endless(iterator):
 
 def evaluate(model, x, y, batch_size):
     """Test metrics as a dict with normalised names (loss, accuracy)."""
-    values = model.evaluate(x, y, batch_size=batch_size, verbose=0)
+    return _named_metrics(model, model.evaluate(x, y, batch_size=batch_size, verbose=0))
+
+
+def _named_metrics(model, values):
     if not isinstance(values, (list, tuple)):
         values = [values]
     names = getattr(model, "metrics_names", None) or ["loss", "accuracy"][:len(values)]

@@ -85,6 +85,9 @@ def configure_threads(threads):
             torch.set_num_interop_threads(threads)
         except RuntimeError:  # only settable before the first inter-op work
             pass
+        if torch.cuda.is_available():  # cuDNN autotune on GPU (Keras 3 leaves torch's default, off)
+            torch.backends.cudnn.benchmark = True
+        applied["torch_cudnn_benchmark"] = bool(torch.backends.cudnn.benchmark)
         applied["torch_threads"] = torch.get_num_threads()
         applied["torch_interop_threads"] = torch.get_num_interop_threads()
     elif backend == "jax":
@@ -98,7 +101,8 @@ def configure_threads(threads):
     if affinity is not None:
         applied["cpu_affinity"] = len(affinity(0))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS",
-                "MXNET_CPU_WORKER_NTHREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME"):
+                "MXNET_CPU_WORKER_NTHREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY",
+                "TF_CUDNN_USE_AUTOTUNE", "MXNET_CUDNN_AUTOTUNE_DEFAULT", "TF_ENABLE_ONEDNN_OPTS"):
         if var in os.environ:
             applied[var] = os.environ[var]
     return applied
@@ -145,6 +149,10 @@ def run(spec, events):
     jit = compat.jit_compile_of(model)
     if jit is not None:
         model_info.setdefault("hyperparameters", {})["jit_compile"] = jit
+    model_info.setdefault("hyperparameters", {})["floatx"] = compat.keras.backend.floatx()
+    lstm = compat.lstm_implementation_of(model)
+    if lstm is not None:
+        model_info.setdefault("hyperparameters", {})["lstm_implementation"] = lstm
     events.write("model", params=int(model.count_params()), seconds=time.perf_counter() - t0, **model_info)
 
     if "train" not in spec.get("capabilities", ["train"]):

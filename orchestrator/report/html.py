@@ -10,7 +10,8 @@ import datetime as dt
 from html import escape
 from typing import Any, Iterable
 
-from orchestrator.report import article, energy as energy_report
+from orchestrator.report import article, fairness
+from orchestrator.report import energy as energy_report
 from orchestrator.report.plots import Plot
 from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
 from orchestrator.verdicts import WorkloadVerdict
@@ -74,6 +75,7 @@ def render(run_id: str, results: list[CellResult], groups: list[Group], plots: l
         _environments(results),
         _machines(results),
         _provenance(results),
+        fairness.html_section(results),
     ]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.report import article
+from orchestrator.report import article, fairness
 from orchestrator.results import CellResult
 from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
 from orchestrator.stats import Group
@@ -44,7 +44,9 @@ def inference_rate(result: CellResult) -> float | None:
 
 
 def print_summary(results: list[CellResult], console: Console | None = None, title: str = "Results") -> None:
-    (console or Console()).print(summary_table(results, title))
+    console = console or Console()
+    console.print(summary_table(results, title))
+    console.print(fairness.terminal_table(results))
 
 
 def group_table(groups: list[Group], title: str = "Repeats aggregated") -> Table:
