@@ -242,6 +242,20 @@ def test_energy_and_cost_reach_the_report_and_the_comparison() -> None:
     assert "1.500" in text and "INVALID" in text  # 600 J / 400 J; B's energy is flagged
 
 
+
+def test_a_run_with_nothing_measured_gets_one_line_not_a_table_of_dashes() -> None:
+    from orchestrator.report.energy import energy_rows, energy_table, unmeasured_note
+
+    r = result_with(epochs((0.0, 2.0), (2.0, 4.0)), 2.0, 10.0, 500.0)
+    nothing = r.model_copy(update={"energy": {"gpu": {"available": False, "reason": "no GPU: NVML Shared Library "
+                                                                                      "Not Found"},
+                                              "cpu": {"available": False, "reason": "no RAPL here"}}})
+    assert energy_rows([nothing]) == [] and energy_table([nothing]) is None
+    note = unmeasured_note([nothing])
+    assert note is not None and "no GPU: NVML Shared Library Not Found" in note and "no RAPL here" in note
+    priced = nothing.model_copy(update={"cost": cell_cost(r, Price(per_hour=3.6, currency="USD"))})
+    assert unmeasured_note([priced]) is None and energy_rows([priced])[0].cost_per_epoch is not None
+
 def test_pids_from_another_pid_namespace() -> None:
     """NVML may list host pids a container cannot see: another process if the cell's own was seen, else unknown."""
     ts = [0.0, 1.0, 2.0]

@@ -13,7 +13,7 @@ from rich.console import Console
 from orchestrator.commands._options import number
 from orchestrator.errors import ConfigError, ResultsError
 from orchestrator.report import verdict
-from orchestrator.report.energy import energy_table
+from orchestrator.report.energy import energy_table, unmeasured_note
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
 from orchestrator.report.terminal import group_table, print_summary, print_verdicts
@@ -131,6 +131,8 @@ def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console
         console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
     if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
         console.print(energy)
+    elif (note := unmeasured_note(results)) is not None:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
     for path, why in loaded.rejected.items():
         console.print(f"[yellow]ignored {path}: {why}[/yellow]")
     try:

@@ -38,6 +38,12 @@ class EnergyRow:
     currency: str
 
     @property
+    def measured(self) -> bool:
+        """Whether any energy or cost figure is known (else the row would be all dashes)."""
+        return any(v is not None for v in (self.gpu_j_per_epoch, self.gpu_j_per_sample, self.gpu_power_w,
+                                           self.cpu_j_per_epoch, self.cost_per_epoch, self.cost_per_run))
+
+    @property
     def key(self) -> Key:
         return self.environment, self.workload, self.profile
 
@@ -48,7 +54,18 @@ def energy_rows(results: Iterable[CellResult]) -> list[EnergyRow]:
     for r in results:
         if r.status == "ok" and (r.energy or r.cost):
             groups.setdefault((r.environment.name, r.workload.name, r.workload.profile), []).append(r)
-    return [_row(key, members) for key, members in groups.items()]
+    rows = [_row(key, members) for key, members in groups.items()]
+    return [row for row in rows if row.measured]
+
+
+def unmeasured_note(results: Iterable[CellResult]) -> str | None:
+    """Why a run has no energy or cost at all (one line instead of a table of dashes), else None."""
+    ok = [r for r in results if r.status == "ok" and (r.energy or r.cost)]
+    if not ok or energy_rows(ok):
+        return None
+    row = _row(("", "", ""), ok)
+    return (f"energy and cost: none measured (GPU: {row.gpu_method}; CPU: {row.cpu_note}; cost: no price given, "
+            "see --price-per-hour)")
 
 
 def _row(key: Key, members: list[CellResult]) -> EnergyRow:
