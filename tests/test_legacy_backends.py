@@ -1,7 +1,7 @@
 """Acceptance of issue 4: the article's backends for real.
 
 One integration test runs exactly `orchestrate run matrix.yaml --profile smoke --env cntk --env theano
---env mxnet-keras1 --env mxnet-keras2 --env tensorflow1` (25 cells, real data, real Python 3.6 environments)
+--env mxnet-keras1 --env mxnet-keras2 --env tensorflow1 --all` (25 cells, real data, real Python 3.6 environments)
 and checks every result: status, parameter counts against reference.md, exact package versions, the image
 data format, compile time apart from epochs, thread settings and the deviations a backend forces.
 """
@@ -44,7 +44,7 @@ def _cell(results: Path, env: str, workload: str) -> CellResult:
 @pytest.fixture(scope="module")
 def legacy_run(repo: Path, data_dir: Path, env_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     results = tmp_path_factory.mktemp("legacy-results")
-    args = ["run", str(repo / "matrix.yaml"), "--profile", "smoke"]
+    args = ["run", str(repo / "matrix.yaml"), "--profile", "smoke", "--all"]  # --all: the five workloads
     for env in LEGACY_ENVS:
         args += ["--env", env]
     rc = main(args + ["--results-dir", str(results), "--run-id", "legacy", "--data-dir", str(data_dir),

@@ -83,15 +83,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
         runtime.close()
 
 
+def chosen(args: argparse.Namespace, loaded: LoadedMatrix) -> dict[str, list[str] | None]:
+    """The environments and workloads asked for (None: the matrix's default selection for that side).
+
+    `--all` fills what --env / --workload leave open: `--env cntk --all` is cntk on every workload.
+    """
+    return {
+        "environments": args.envs or (list(loaded.matrix.environments) if args.all else None),
+        "workloads": args.workloads or (list(loaded.matrix.workloads) if args.all else None),
+    }
+
+
 def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runtime: Runtime, run_dir: RunDir,
          data: Path | None) -> int:
-    everything = args.all and not (args.envs or args.workloads)
-    selection = dict(
-        profile=args.profile,
-        environments=args.envs or (list(loaded.matrix.environments) if everything else None),
-        workloads=args.workloads or (list(loaded.matrix.workloads) if everything else None),
-        data=args.data, timeout_s=args.timeout,
-    )
+    selection = dict(profile=args.profile, **chosen(args, loaded), data=args.data, timeout_s=args.timeout)
     expand(loaded, **selection)  # a bad selection is reported before any slot or cluster is set up
     slots = runtime.slots(args.slots or loaded.matrix.slots)
     slot_cores = min((len(s.cpus) for s in slots), default=0) or None
