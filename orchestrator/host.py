@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 from functools import lru_cache
@@ -22,6 +23,23 @@ def host_info() -> HostInfo:
         memory_gb=round(psutil.virtual_memory().total / 2**30, 1),
         device="cpu",
     )
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15-minute load averages (empty where the platform has none)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def busy_note(load: list[float], cores: int | None) -> str | None:
+    """A warning when other work already loads the machine: timings taken now are noisy, and settings that win
+    on a busy machine (e.g. OpenMP wait policies, docs/backend-settings.md) can lose on a quiet one."""
+    if not load or not cores or load[0] < 0.5 * cores:
+        return None
+    return (f"machine busy: load average {load[0]:.2f} on {cores} core(s) before the run; timings will be noisy "
+            "and can rank backends differently than on a quiet machine (each result records its load_average)")
 
 
 def _cpu_model() -> str | None:

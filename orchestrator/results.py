@@ -111,6 +111,7 @@ class HostInfo(_Model):
     memory_gb: float | None = None
     gpus: list[dict[str, Any]] = Field(default_factory=list)
     device: str = "cpu"
+    load_average: list[float] = Field(default_factory=list)  # 1/5/15-minute load just before the cell started
 
 
 class ErrorInfo(_Model):

@@ -41,7 +41,10 @@ def test_matrix_pins_reach_the_process_and_the_callers_do_not(tmp_path: Path, re
     for name, mode in pins.items():
         env = cell_process_env(env_paths(tmp_path, name), loaded.matrix.environments[name], 2, 0, base=caller)
         assert env["ORCHESTRATE_LSTM_IMPLEMENTATION"] == mode
-        assert env["OMP_WAIT_POLICY"] == "PASSIVE", name  # the matrix default, not the caller's ACTIVE
+        assert "OMP_WAIT_POLICY" not in env, name  # the caller's ACTIVE does not reach the cell
+        matrix_env = loaded.matrix.environments[name].model_copy(update={"env": {"OMP_WAIT_POLICY": "PASSIVE"}})
+        pinned = cell_process_env(env_paths(tmp_path, name), matrix_env, 2, 0, base=caller)
+        assert pinned["OMP_WAIT_POLICY"] == "PASSIVE", name  # the matrix's, not the caller's ACTIVE
         assert "ORCHESTRATE_DATA_FEED" not in env and "ORCHESTRATE_CIFAR10_EVAL" not in env
         assert "KMP_BLOCKTIME" not in env
     tf1 = cell_process_env(env_paths(tmp_path, "tensorflow1"), loaded.matrix.environments["tensorflow1"], 2, 0,

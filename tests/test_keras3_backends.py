@@ -133,6 +133,7 @@ def test_issue13_settings_are_read_back(smoke_run: dict) -> None:
             assert (feed["mode"], feed["queue"], feed["workers"]) == ("background thread", 10, 1), env
         if env == "keras3-torch":
             assert r.threads.framework["torch_cudnn_benchmark"] is False  # no GPU here: torch's default kept
-            assert r.threads.framework["OMP_WAIT_POLICY"] == "PASSIVE"
+            # torch's own wait policy (spin, then sleep): PASSIVE was slower on a quiet machine
+            assert r.threads.framework.get("OMP_WAIT_POLICY") is None
     rms = smoke_run["cells"][("keras3-jax", "mnist_mlp")].model.deviations
     assert not any("MXNet" in d for d in rms)

@@ -162,7 +162,7 @@ def test_mxnet_optimizers_are_deviations_in_every_mxnet_cell(legacy_run: dict) -
 def test_wait_policy_feeding_and_precision_are_recorded(legacy_run: dict) -> None:
     for (env, workload), r in legacy_run["cells"].items():
         policy = r.threads.framework.get("OMP_WAIT_POLICY")
-        assert policy == ("PASSIVE" if env in ("cntk", "mxnet-keras1", "mxnet-keras2") else None), (env, policy)
+        assert policy is None, (env, policy)  # every backend's own wait policy (PASSIVE was slower when quiet)
         assert r.model.hyperparameters["floatx"] == "float32"
         if workload == "cifar10_cnn":
             feed = r.model.hyperparameters["data_feeding"]

@@ -67,6 +67,7 @@ def test_each_real_cell_carries_its_monitor_summary_and_series(smoke_run: Path) 
         assert mon["samples"] >= 0.5 * 10 * mon["duration_s"] and mon["duration_s"] > 1
         assert mon["cpu"]["peak_rss_mb"] > 150  # Python + JAX + Keras + MNIST
         assert mon["cpu"]["mean_percent"] > 0
+        assert len(r.host.load_average) == 3 and all(x >= 0 for x in r.host.load_average)  # taken before the cell
         if not has_nvml:
             assert mon["gpu_available"] is False and mon["gpu_note"].startswith("no GPU")
             assert r.host.gpus == [] and r.host.device == "cpu"

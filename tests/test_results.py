@@ -78,3 +78,13 @@ def test_unwritable_results_dir(tmp_path: Path) -> None:
 
 def test_load_cells_of_empty_run(tmp_path: Path) -> None:
     assert load_cells(tmp_path).results == []
+
+
+def test_busy_machine_is_said_and_a_quiet_one_is_not() -> None:
+    from orchestrator.host import busy_note, load_average
+
+    assert busy_note([1.9, 1.0, 0.5], 2) is not None and "1.90 on 2 core(s)" in busy_note([1.9, 1.0, 0.5], 2)
+    assert busy_note([0.9, 2.0, 2.0], 2) is None  # only the last minute counts: the run starts now
+    assert busy_note([], 2) is None and busy_note([5.0], None) is None  # no load average: nothing claimed
+    now = load_average()
+    assert len(now) == 3 and all(x >= 0 for x in now)  # Linux has /proc/loadavg
