@@ -178,6 +178,17 @@ def test_variant_choice() -> None:
     assert choose_variant(EngineProbe(reachable=True, host="unix:///x"), two)[0] == "cpu"
 
 
+def test_forced_variant_is_checked(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = EngineProbe(reachable=True, host="unix:///x", version="20.10", nvidia=True, nvidia_how="nvidia runtime")
+    monkeypatch.setenv("ORCHESTRATE_IMAGE_VARIANT", "cpu")
+    assert choose_variant(engine, GpuProbe(gpus=[K80], driver="535")) == ("cpu", "set by ORCHESTRATE_IMAGE_VARIANT")
+    monkeypatch.setenv("ORCHESTRATE_IMAGE_VARIANT", "GPU!")
+    with pytest.raises(ConfigError, match="ORCHESTRATE_IMAGE_VARIANT='GPU!': choose gpu or cpu"):
+        choose_variant(engine, GpuProbe(gpus=[K80], driver="535"))
+    with pytest.raises(ConfigError, match="ORCHESTRATE_IMAGE_VARIANT"):  # refused before any cell runs
+        DockerRuntime(load_matrix(repo / "matrix.yaml"), tmp_path)
+
+
 def test_auto_runtime_without_engine_is_local_and_says_why(repo: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")

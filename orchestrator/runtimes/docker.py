@@ -33,7 +33,7 @@ from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, read_events, tail
 from orchestrator.cells import now_iso
 from orchestrator.environments import EnvPaths, cell_process_env
-from orchestrator.errors import ContainerEngineError, EnvironmentBuildError, InfrastructureError
+from orchestrator.errors import ConfigError, ContainerEngineError, EnvironmentBuildError, InfrastructureError
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
 from orchestrator.matrix import Cell, LoadedMatrix
@@ -113,11 +113,22 @@ def _which(name: str) -> str | None:
     return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/bin:/usr/sbin:/usr/local/bin")
 
 
-def choose_variant(engine: EngineProbe, gpus: GpuProbe) -> tuple[Variant, str]:
-    """gpu when the engine can hand out GPUs and NVML sees some; else cpu. ORCHESTRATE_IMAGE_VARIANT overrides."""
+def forced_variant() -> Variant | None:
+    """The variant ORCHESTRATE_IMAGE_VARIANT forces (gpu or cpu), None when unset; anything else is refused."""
     forced = os.environ.get("ORCHESTRATE_IMAGE_VARIANT")
     if forced in ("gpu", "cpu"):
-        return forced, "set by ORCHESTRATE_IMAGE_VARIANT"  # type: ignore[return-value]
+        return forced  # type: ignore[return-value]
+    if forced:
+        raise ConfigError(f"ORCHESTRATE_IMAGE_VARIANT={forced!r}: choose gpu or cpu, or unset it to let the "
+                          "engine and the GPUs decide")
+    return None
+
+
+def choose_variant(engine: EngineProbe, gpus: GpuProbe) -> tuple[Variant, str]:
+    """gpu when the engine can hand out GPUs and NVML sees some; else cpu. ORCHESTRATE_IMAGE_VARIANT overrides."""
+    forced = forced_variant()
+    if forced:
+        return forced, "set by ORCHESTRATE_IMAGE_VARIANT"
     if not gpus.gpus:
         return "cpu", gpus.summary
     if not engine.nvidia:
@@ -147,6 +158,7 @@ class DockerRuntime(Runtime):
         super().__init__(loaded, cache, log)
         self._client: Any = None
         self._variant = variant
+        forced_variant()  # a wrong value is refused before anything runs
         self.gpus = gpus
 
     # -- engine ---------------------------------------------------------------------------------------------
