@@ -74,7 +74,7 @@ raw = yaml.safe_load(open(source))
 keras = raw["environments"]["keras3-jax"]["keras"]
 raw["environments"] = {
     "keras3-torch": {"backend": "torch", "keras": keras, "python": torch_py, "build": "none",
-                     "env": {"OMP_WAIT_POLICY": "PASSIVE"},
+                     "env": dict(raw["environments"]["keras3-torch"].get("env") or {}),  # the matrix's settings
                      "notes": "existing interpreter (build: none): its own CUDA build of PyTorch"},
     "keras3-jax": {"backend": "jax", "keras": keras, "python": jax_py, "build": "none",
                    "notes": "existing interpreter (build: none): its own CUDA build of JAX"},
