@@ -49,10 +49,8 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
 
 def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: str, runtime: str,
              started_at: str, env_vars: dict[str, str], host: HostInfo | None = None,
-             memory_limit_how: str | None = None, load: list[float] | None = None) -> CellResult:
-    """Turn a harness outcome into a CellResult; decide its status from what the process showed.
-
-    `load`: the machine's load averages just before the cell started (host.load_average)."""
+             memory_limit_how: str | None = None) -> CellResult:
+    """Turn a harness outcome into a CellResult; decide its status from what the process showed."""
     start = outcome.first("start") or {}
     data = outcome.first("data") or {}
     model = outcome.first("model") or {}
@@ -113,7 +111,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k in ("XLA_FLAGS", "OMP_WAIT_POLICY")},
             framework=start.get("threads", {}),
         ),
-        host=(host or host_info()).model_copy(update={"load_average": list(load or [])}),
+        host=host or host_info(),
         limits=limits_info(cell, memory_limit_how),
         error=error,
     )

@@ -25,6 +25,11 @@ def host_info() -> HostInfo:
     )
 
 
+def host_now() -> HostInfo:
+    """The host facts with the machine's load average now (taken just before a cell starts)."""
+    return host_info().model_copy(update={"load_average": load_average()})
+
+
 def load_average() -> list[float]:
     """The machine's 1, 5 and 15-minute load averages (empty where the platform has none)."""
     try:

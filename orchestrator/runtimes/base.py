@@ -17,11 +17,11 @@ from typing import Callable
 from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, Limits
 from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
-from orchestrator.host import load_average
+from orchestrator.host import host_now
 from orchestrator.matrix import Cell, LoadedMatrix
 from orchestrator.monitor import CellMonitor
 from orchestrator.prepared import Prepared, RunContext
-from orchestrator.results import CellResult, write_json_atomic
+from orchestrator.results import CellResult, HostInfo, write_json_atomic
 from orchestrator.slots import Slot, gpu_count, plan_slots
 
 Log = Callable[[str], None]
@@ -83,11 +83,11 @@ class Runtime(ABC):
         data_dir = str(ctx.data_dir) if ctx.data_dir else None
         write_json_atomic(spec_path, make_spec(cell, prepared, self.loaded, data_dir, self._dataset_cache(prepared)))
         env_vars = self._cell_env(cell, prepared, ctx)
-        started, load = now_iso(), load_average()
+        started, host = now_iso(), host_now()
         unfit = self._unfit(prepared, ctx)
         if unfit:  # nothing is started: the result says why this environment cannot run here
             outcome = HarnessOutcome.unsupported(unfit)
-            return self._assemble(cell, prepared, outcome, ctx, started, env_vars, load)
+            return self._assemble(cell, prepared, outcome, ctx, started, env_vars, host)
         command = [self._interpreter(prepared), str(workload_files.harness_path()),
                    "--spec", str(spec_path), "--events", str(events_path)]
         monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
@@ -98,13 +98,13 @@ class Runtime(ABC):
         finally:
             if monitor:
                 monitor.stop()
-        result = self._assemble(cell, prepared, outcome, ctx, started, env_vars, load)
+        result = self._assemble(cell, prepared, outcome, ctx, started, env_vars, host)
         return monitor.apply(result) if monitor else result
 
     def _assemble(self, cell: Cell, prepared: Prepared, outcome: HarnessOutcome, ctx: RunContext, started: str,
-                  env_vars: dict[str, str], load: list[float]) -> CellResult:
-        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars,
-                        memory_limit_how=self.memory_limit_how, load=load)
+                  env_vars: dict[str, str], host: HostInfo) -> CellResult:
+        return assemble(cell, prepared, outcome, ctx.run_dir.run_id, self.name, started, env_vars, host=host,
+                        memory_limit_how=self.memory_limit_how)
 
     def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:
         """Start the harness, wait until it exits, passes the cell's timeout, exceeds its memory limit or is
