@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Callable
 
 from orchestrator import overlay
-from orchestrator.environments import EnvPaths, cell_process_env, env_paths, write_private_config
+from orchestrator.environments.layout import EnvPaths, cell_process_env, env_paths, write_private_config
 from orchestrator.errors import EnvironmentBuildError, InterpreterNotFound
-from orchestrator.interpreters import find_interpreter, interpreter_version
+from orchestrator.environments.interpreters import find_interpreter, interpreter_version
 from orchestrator.matrix import Environment, LoadedMatrix, is_interpreter_path
 from orchestrator.results import write_json_atomic
 from orchestrator.prepared import Prepared

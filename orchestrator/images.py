@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from orchestrator.environments import env_hash, keras_config
+from orchestrator.environments.layout import env_hash, keras_config
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import Environment, ImageSpec, LoadedMatrix
 from orchestrator.workload_files import docker_dir

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.environments import EnvPaths
+from orchestrator.environments.layout import EnvPaths
 from orchestrator.matrix import Environment
 from orchestrator.results import RunDir
 from orchestrator.slots import Slot

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.environments import BUILD_RECIPE_VERSION, cell_process_env, env_hash, env_paths
+from orchestrator.environments.layout import BUILD_RECIPE_VERSION, cell_process_env, env_hash, env_paths
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import Environment, load_matrix
 from orchestrator.report import fairness

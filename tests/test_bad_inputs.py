@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.commands._options import host_port, number
-from orchestrator.environments import env_paths
+from orchestrator.environments.layout import env_paths
 from orchestrator.errors import ConfigError
 from orchestrator.paths import inside, name_problem, safe_name
 from orchestrator.results import RunDir, load_cells

@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from orchestrator.commands._common import make_runtime
-from orchestrator.environments import EnvPaths
+from orchestrator.environments.layout import EnvPaths
 from orchestrator.errors import ConfigError
 from orchestrator.gpus import Gpu, GpuProbe, probe_gpus
 from orchestrator.images import KERAS3, LEGACY, gpu_fit, make_recipe

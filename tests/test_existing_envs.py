@@ -18,7 +18,7 @@ import yaml
 from orchestrator.cli import main
 from orchestrator.errors import EnvironmentBuildError
 from orchestrator.existing import prepare_existing
-from orchestrator.interpreters import find_interpreter
+from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.matrix import load_matrix
 from orchestrator.results import read_cell
 from orchestrator.runtimes.local import LocalRuntime, uv_binary

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import InterpreterNotFound
-from orchestrator.interpreters import find_interpreter, interpreter_version
+from orchestrator.environments.interpreters import find_interpreter, interpreter_version
 
 HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

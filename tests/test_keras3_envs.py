@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.environments import cell_process_env, env_paths
+from orchestrator.environments.layout import cell_process_env, env_paths
 from orchestrator.images import make_recipe
 from orchestrator.matrix import load_matrix
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import workload_files
-from orchestrator.environments import cell_process_env
+from orchestrator.environments.layout import cell_process_env
 from orchestrator.matrix import load_matrix
 from orchestrator.runtimes.local import LocalRuntime
 

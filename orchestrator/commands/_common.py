@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.environments import cache_dir
+from orchestrator.environments.layout import cache_dir
 from orchestrator import runtimes
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import LoadedMatrix, Price

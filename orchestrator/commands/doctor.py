@@ -15,7 +15,7 @@ from rich.table import Table
 from orchestrator.errors import ConfigError, InterpreterNotFound
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import Recipe, gpu_fit, make_recipe
-from orchestrator.interpreters import find_interpreter
+from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.matrix import LoadedMatrix, load_matrix
 from orchestrator.runtimes.docker import EngineProbe, auto_runtime, choose_variant, probe_engine
 

@@ -32,7 +32,7 @@ import psutil
 from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, read_events, tail
 from orchestrator.cells import now_iso
-from orchestrator.environments import EnvPaths, cell_process_env
+from orchestrator.environments.layout import EnvPaths, cell_process_env
 from orchestrator.errors import ConfigError, ContainerEngineError, EnvironmentBuildError, InfrastructureError
 from orchestrator.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe

@@ -15,12 +15,12 @@ from pathlib import Path
 from orchestrator import workload_files
 from orchestrator.cell_process import HarnessOutcome, run_process, tail
 from orchestrator.cells import now_iso
-from orchestrator.environments import (
+from orchestrator.environments.layout import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.existing import prepare_existing
-from orchestrator.interpreters import find_interpreter
+from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.matrix import Cell, Environment
 from orchestrator.prepared import Prepared, RunContext
 from orchestrator.results import write_json_atomic

@@ -35,7 +35,7 @@ from typing import Any, Iterator
 import yaml
 
 from orchestrator.cells import failure_result, now_iso, spec_paths
-from orchestrator.environments import env_paths
+from orchestrator.environments.layout import env_paths
 from orchestrator.errors import ConfigError, InfrastructureError, OrchestratorError
 from orchestrator.matrix import Cell, LoadedMatrix, default_threads, load_matrix
 from orchestrator.results import CellResult, RunDir, Status, write_json_atomic
