@@ -27,7 +27,7 @@ import yaml
 from orchestrator import workload_files
 from orchestrator.cell_process import read_events
 from orchestrator.cells import make_spec
-from orchestrator.environments import cache_dir, cell_process_env
+from orchestrator.environments.layout import cache_dir, cell_process_env
 from orchestrator.matrix import expand, load_matrix
 from orchestrator.results import read_cell
 from orchestrator.runtimes.local import LocalRuntime

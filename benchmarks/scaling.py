@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from orchestrator.environments import cache_dir  # noqa: E402
+from orchestrator.environments.layout import cache_dir  # noqa: E402
 from orchestrator.matrix import expand, load_matrix  # noqa: E402
 from orchestrator.results import RunDir  # noqa: E402
 from orchestrator.runtimes import RUNTIMES, create_runtime  # noqa: E402
