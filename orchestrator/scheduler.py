@@ -160,10 +160,18 @@ class Scheduler:
                 except InfrastructureError as exc:
                     if attempt > self.retries or not self._pause_before_retry(env_name, exc, attempt):
                         self._broken[env_name] = (exc, attempt)
+                        self._note_broken(env_name, exc)
                         return None
                 except OrchestratorError as exc:
                     self._broken[env_name] = (exc, attempt)
+                    self._note_broken(env_name, exc)
                     return None
+
+    def _note_broken(self, env_name: str, exc: Exception) -> None:
+        """Said once per environment; each of its cells is then recorded failed with this reason, none started."""
+        if not self.stop_launching.is_set():
+            self.observer.on_note(f"environment {env_name} cannot be prepared; its cells are recorded failed "
+                                  f"without starting: {exc}")
 
     def _failed(self, cell: Cell, exc: BaseException, started: str, attempts: int,
                 log_tail: str | None = None) -> CellResult:

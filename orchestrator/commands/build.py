@@ -31,6 +31,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(f"unknown environment {', '.join(unknown)}; choose from: "
                           f"{', '.join(loaded.matrix.environments)} (in {loaded.path})")
     runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
+    runtime.prepare_host(names)  # system packages installed, or exit 2 with the command to run, before any build
     failures = 0
     for name in names:
         try:

@@ -107,6 +107,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
         plan = resume_plan(cells, run_dir)
         _print_resume(console, plan, len(cells))
         cells, kept = plan.to_run, plan.kept
+    runtime.prepare_host(list(dict.fromkeys(c.environment for c in cells)))  # system packages, before any build
     console.print(f"run [bold]{run_dir.run_id}[/bold]: {len(cells)} cell(s) on the {runtime.name} runtime, "
                   f"{len(slots)} slot(s) ({', '.join(s.name for s in slots)}), "
                   f"data from {data or 'the canonical origins (download cache)'}; results in {run_dir.path}")

@@ -67,6 +67,10 @@ class Runtime(ABC):
             self._prepared[env_name] = self._prepare(env_name, force)
         return self._prepared[env_name]
 
+    def prepare_host(self, env_names: list[str]) -> None:
+        """Make this machine ready to build `env_names` (the local runtime installs their system packages);
+        raise ConfigError, before any build, when it cannot and the user must act."""
+
     @abstractmethod
     def _prepare(self, env_name: str, force: bool) -> Prepared:
         """Build (or reuse) the environment."""

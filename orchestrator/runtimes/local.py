@@ -21,6 +21,9 @@ from orchestrator.environments.layout import (
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.existing import prepare_existing
 from orchestrator.environments.interpreters import find_interpreter
+from orchestrator.environments.system_packages import (
+    PackageManager, check_system_packages, ensure_system_packages, needed,
+)
 from orchestrator.matrix import Cell, Environment
 from orchestrator.prepared import Prepared, RunContext
 from orchestrator.results import write_json_atomic
@@ -48,6 +51,12 @@ def uv_binary() -> str | None:
 
 class LocalRuntime(Runtime):
     name = "local"
+    packages = PackageManager()  # how system packages are queried and installed here (a test gives its own)
+
+    def prepare_host(self, env_names: list[str]) -> None:
+        """Install the system packages the environments list (or stop with the command to run)."""
+        ensure_system_packages(needed(self.loaded, env_names), self.cache / "system-packages.log", self.log,
+                               self.packages)
 
     def _prepare(self, env_name: str, force: bool) -> Prepared:
         env = self.loaded.matrix.environments[env_name]
@@ -63,6 +72,7 @@ class LocalRuntime(Runtime):
             if reused:
                 self.log(f"{env_name}: up to date ({digest}), reused")
                 return reused
+        check_system_packages(env_name, env, self.packages.query)
         self.log(f"{env_name}: building Python {full_version} environment ({digest}); log: {paths.build_log}")
         start = time.perf_counter()
         packages = self._build(env_name, env, paths, interpreter)
@@ -76,7 +86,6 @@ class LocalRuntime(Runtime):
         return Prepared(env_name, env, digest, paths, full_version, packages)
 
     def _build(self, env_name: str, env: Environment, paths: EnvPaths, interpreter: Path) -> dict[str, str]:
-        check_system_packages(env_name, env)
         paths.marker.unlink(missing_ok=True)
         shutil.rmtree(paths.venv, ignore_errors=True)
         paths.root.mkdir(parents=True, exist_ok=True)
@@ -247,30 +256,3 @@ def find_shared_library(soname: str) -> Path | None:
         if candidate.exists():
             return candidate
     return None
-
-
-def missing_system_packages(packages: list[str]) -> list[str] | None:
-    """The packages not installed (Debian/Ubuntu, via dpkg-query); None where dpkg is absent."""
-    dpkg_query = shutil.which("dpkg-query")
-    if dpkg_query is None:
-        return None
-    missing = []
-    for package in packages:
-        proc = subprocess.run([dpkg_query, "-W", "-f", "${Status}", package], capture_output=True, text=True)
-        if proc.returncode != 0 or "install ok installed" not in proc.stdout:
-            missing.append(package)
-    return missing
-
-
-def check_system_packages(env_name: str, env: Environment) -> None:
-    """Fail before building when a system package the environment lists is absent."""
-    if not env.system_packages:
-        return
-    missing = missing_system_packages(env.system_packages)
-    if missing:
-        raise EnvironmentBuildError(
-            f"environment {env_name} needs the system package(s) {', '.join(missing)} (matrix field "
-            f"environments.{env_name}.system_packages); install them with `sudo bash scripts/system-deps.sh` "
-            f"or `sudo apt-get install {' '.join(missing)}`"
-        )
-
