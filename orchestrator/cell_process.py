@@ -162,6 +162,11 @@ def _child_setup(cpus: tuple[int, ...]) -> Callable[[], None]:
     return setup
 
 
+def dies_with_parent() -> Callable[[], None]:
+    """A preexec_fn for any helper process (a build step): it is killed when the thread that started it dies."""
+    return _child_setup(())
+
+
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = int(signal.SIGKILL)
 

@@ -82,6 +82,11 @@ class EnvPaths:
         return self.root / "ready.json"
 
     @property
+    def building(self) -> Path:
+        """Who is building this environment; left behind only by a build that did not finish (locks.py)."""
+        return self.root / "building.json"
+
+    @property
     def overlay(self) -> Path | None:
         """Packages put on PYTHONPATH for cells (an existing interpreter's private Keras); none for a venv."""
         return None

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from orchestrator import workload_files
-from orchestrator.cell_process import HarnessOutcome, run_process, tail
+from orchestrator.cell_process import HarnessOutcome, dies_with_parent, run_process, tail
 from orchestrator.cells import now_iso
 from orchestrator.environments.layout import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
@@ -21,6 +21,7 @@ from orchestrator.environments.layout import (
 from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
 from orchestrator.existing import prepare_existing
 from orchestrator.environments.interpreters import find_interpreter
+from orchestrator.environments.locks import claim_build, describe, env_lock, release_build
 from orchestrator.environments.system_packages import (
     PackageManager, check_system_packages, ensure_system_packages, needed,
 )
@@ -63,6 +64,10 @@ class LocalRuntime(Runtime):
         if env.build == "none":  # an interpreter already set up: checked and recorded, never built or changed
             return prepare_existing(self.loaded, env_name, self.cache, self.log)
         paths = env_paths(self.cache, env_name)
+        with env_lock(paths, env_name, self.log):  # one build at a time; those who waited reuse it
+            return self._prepare_locked(env_name, env, paths, force)
+
+    def _prepare_locked(self, env_name: str, env: Environment, paths: EnvPaths, force: bool) -> Prepared:
         interpreter = find_interpreter(env.python, env.interpreter)
         full_version = _full_version(interpreter)
         requirements = self.loaded.requirements_path(env_name).read_text()
@@ -73,15 +78,23 @@ class LocalRuntime(Runtime):
                 self.log(f"{env_name}: up to date ({digest}), reused")
                 return reused
         check_system_packages(env_name, env, self.packages.query)
+        left = claim_build(paths)
+        if left is not None:
+            self.log(f"{env_name}: an earlier build ({describe(left)}) did not finish; removing it, building again")
         self.log(f"{env_name}: building Python {full_version} environment ({digest}); log: {paths.build_log}")
         start = time.perf_counter()
-        packages = self._build(env_name, env, paths, interpreter)
+        try:
+            packages = self._build(env_name, env, paths, interpreter)
+        except EnvironmentBuildError:
+            release_build(paths)  # failed cleanly (venv removed): nothing half-built is left
+            raise
         marker = {
             "env_hash": digest, "name": env_name, "interpreter": str(interpreter),
             "python_version": full_version, "packages": packages, "built_at": now_iso(),
             "build_s": round(time.perf_counter() - start, 1),
         }
         write_json_atomic(paths.marker, marker)
+        release_build(paths)
         self.log(f"{env_name}: built in {marker['build_s']} s")
         return Prepared(env_name, env, digest, paths, full_version, packages)
 
@@ -145,7 +158,8 @@ class _Builder:
     def run(self, args: list[str], what: str, env: dict[str, str] | None = None) -> None:
         self.log.write(f"$ {' '.join(args)}\n")
         self.log.flush()
-        proc = subprocess.run(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.run(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                              preexec_fn=dies_with_parent())  # a builder killed mid-build leaves no installer
         if proc.returncode != 0:
             self.log.flush()
             last = tail(self.paths.build_log, 2500)

@@ -4,7 +4,8 @@ subprocess in the environment's interpreter (Ray workers cannot live inside Pyth
 
 - The driver ships the matrix (validated, with its requirements files and extra workloads) with each task;
   a node unpacks it once into its cache and prepares each environment once (reused by content hash, built
-  under a file lock so two tasks on one node never build the same environment at the same time).
+  under the environment's lock, environments/locks.py, so two tasks on one node, or on nodes sharing a cache
+  folder, never build the same environment at the same time).
 - Results come back as task return values and are written into the driver's results directory by the
   scheduler as each cell finishes, with the cell's log and events.
 - A task lost with its worker or node is retried elsewhere by Ray (max_retries: the matrix's `retries`);
@@ -19,7 +20,6 @@ interpreters the environments use, the datasets ($ORCHESTRATE_DATA_DIR) and, opt
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -28,9 +28,8 @@ import socket
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -343,11 +342,11 @@ _PREPARED: dict[tuple[str, str, str], Prepared] = {}
 
 
 def _prepare_once(runtime: Runtime, cache: Path, env_name: str, digest: str) -> Prepared:
-    """Prepare an environment on this node once: checked (or built) under the node's lock, then remembered."""
+    """Prepare an environment on this node once (checked or built under the environment's lock, shared with every
+    other process using this cache: environments/locks.py), then remembered."""
     key = (str(cache), env_name, digest)
     if key not in _PREPARED:
-        with env_lock(cache, env_name):
-            _PREPARED[key] = runtime.prepare(env_name)
+        _PREPARED[key] = runtime.prepare(env_name)
     return _PREPARED[key]
 
 
@@ -358,19 +357,6 @@ def node_threads() -> int:
     resources = next((n["Resources"] for n in ray.nodes() if n.get("NodeID") == me), {})
     slots = int(resources.get("GPU", 0)) or int(resources.get(SLOT_RESOURCE, 0)) or 1
     return max(1, default_threads() // slots)
-
-
-@contextmanager
-def env_lock(cache: Path, env_name: str) -> Iterator[None]:
-    """Hold this node's lock on one environment while it is checked or built."""
-    path = cache / "envs" / f".{env_name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _read_text(path: Path) -> str:
