@@ -38,13 +38,38 @@ def load_average() -> list[float]:
         return []
 
 
-def busy_note(load: list[float], cores: int | None) -> str | None:
-    """A warning when other work already loads the machine: timings taken now are noisy, and settings that win
-    on a busy machine (e.g. OpenMP wait policies, docs/backend-settings.md) can lose on a quiet one."""
-    if not load or not cores or load[0] < 0.5 * cores:
+def busy_note(load: list[float], cores: int | None, other_runs: list[int] | None = None) -> str | None:
+    """A warning when other work already loads the machine (its load average, or other `orchestrate run`s that
+    will compete for the cores while this one runs): timings taken now are noisy, and settings that win on a busy
+    machine (e.g. OpenMP wait policies, docs/backend-settings.md) can lose on a quiet one."""
+    loaded = bool(load and cores and load[0] >= 0.5 * cores)
+    if not loaded and not other_runs:
         return None
-    return (f"machine busy: load average {load[0]:.2f} on {cores} core(s) before the run; timings will be noisy "
+    why = []
+    if other_runs:
+        pids = ", ".join(map(str, other_runs))
+        why.append(f"{len(other_runs)} other orchestrate run(s) on this machine (pid {pids})")
+    if load and cores:
+        why.append(f"load average {load[0]:.2f} on {cores} core(s)")
+    return (f"machine busy: {' and '.join(why)} before the run; timings will be noisy "
             "and can rank backends differently than on a quiet machine (each result records its load_average)")
+
+
+def other_runs() -> list[int]:
+    """The PIDs of the other `orchestrate run` processes on this machine (the console script or
+    `python -m orchestrator.cli run`)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        if proc.info["pid"] != os.getpid() and _is_run(proc.info["cmdline"] or []):
+            found.append(proc.info["pid"])
+    return sorted(found)
+
+
+def _is_run(cmdline: list[str]) -> bool:
+    for i, word in enumerate(cmdline[:4]):
+        if Path(word).name == "orchestrate" or (word == "orchestrator.cli" and cmdline[i - 1:i] == ["-m"]):
+            return cmdline[i + 1:i + 2] == ["run"]
+    return False
 
 
 def _cpu_model() -> str | None:

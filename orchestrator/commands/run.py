@@ -15,7 +15,7 @@ from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, pl
 from orchestrator.commands.report import save_settings, write_report
 from orchestrator.cost import record_costs
 from orchestrator.errors import ConfigError
-from orchestrator.host import busy_note, host_info, load_average
+from orchestrator.host import busy_note, host_info, load_average, other_runs
 from orchestrator.matrix import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
 from orchestrator.progress import RunProgress
 from orchestrator.report.terminal import print_summary
@@ -111,7 +111,8 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     console.print(f"run [bold]{run_dir.run_id}[/bold]: {len(cells)} cell(s) on the {runtime.name} runtime, "
                   f"{len(slots)} slot(s) ({', '.join(s.name for s in slots)}), "
                   f"data from {data or 'the canonical origins (download cache)'}; results in {run_dir.path}")
-    busy = busy_note(load_average(), host_info().cpu_count) if runtime.name != "ray" else None  # Ray: the nodes'
+    busy = busy_note(load_average(), host_info().cpu_count,
+                     other_runs()) if runtime.name != "ray" else None  # Ray: the nodes'
     if busy:
         console.print(f"[yellow]warning:[/yellow] {busy}")
     scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data, monitor_hz=args.monitor_hz),
