@@ -84,6 +84,7 @@ def epoch_time(workload: str, groups: list[Group], out_dir: Path) -> Plot:
     labels = [f"{g.environment}\n{g.profile}" if len({x.profile for x in groups}) > 1 else g.environment
               for g in groups]
     positions = range(len(groups))
+    first = next((x for x, g in zip(positions, groups) if g.steady is not None), None)  # labelled once, for the legend
     for x, g in zip(positions, groups):
         if g.steady is None:
             ax.text(x, 0, "no steady\nstate", ha="center", va="bottom", fontsize=8, color="#888")
@@ -92,16 +93,16 @@ def epoch_time(workload: str, groups: list[Group], out_dir: Path) -> Plot:
         if g.steady.has_interval:
             err = [[g.steady.median - g.steady.low], [g.steady.high - g.steady.median]]  # type: ignore[operator]
         ax.bar(x, g.steady.median, width=0.6, color=color(g.backend), yerr=err, capsize=4,
-               label="steady state (median of repeats, interval)" if x == 0 else None)
+               label="steady state (median of repeats, interval)" if x == first else None)
         if g.first_epoch is not None:
             ax.plot([x - 0.3, x + 0.3], [g.first_epoch.median] * 2, color="black", linestyle="--", linewidth=1,
-                    label="first epoch" if x == 0 else None)
+                    label="first epoch" if x == first else None)
         ax.annotate(f"{g.steady.median:.3g}", (x, g.steady.median), ha="center", va="bottom", fontsize=8,
                     xytext=(0, 3), textcoords="offset points")
     ax.set_xticks(list(positions), labels, fontsize=7, rotation=20)
     ax.set_ylabel("seconds per epoch")
     ax.set_title(f"{workload}: this run ({_device_label(groups)})", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+    _legend(ax, "upper left")
     ax.set_ylim(bottom=0)
     fig.tight_layout()
     path = _save(fig, out_dir / f"epoch_time_{_slug(workload)}.png")
@@ -145,13 +146,19 @@ def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
     ax.set_ylabel(f"time / {verdict.reference} time (log)")
     ax.set_title(f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}, below 1 is faster",
                  fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    _legend(ax, "best")
     fig.tight_layout()
     path = _save(fig, out_dir / f"ratio_{_slug(verdict.workload)}_{_slug(verdict.profile)}.png")
     caption = (f"Points: median steady-state time over repeats divided by {verdict.reference}'s, whiskers the "
                "bootstrap 95% interval (none with one repeat); grey: excluded from verdicts (reason in the table). "
                "Hollow diamonds: the article's ratio between the same backends on its K80, where it has both.")
     return Plot(path, f"{verdict.workload}: time relative to {verdict.reference}", caption, verdict.workload, "ratio")
+
+
+def _legend(ax, loc: str) -> None:  # noqa: ANN001 (a matplotlib Axes)
+    """A legend of the labelled artists; none where nothing is labelled (matplotlib would warn)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc=loc)
 
 
 def _log_ticks(axis) -> None:  # noqa: ANN001 (a matplotlib Axis)
@@ -180,7 +187,7 @@ def performance_profile(verdicts: VerdictReport, out_dir: Path) -> Plot:
     ax.set_xlabel("tau: within this factor of the fastest valid backend (log)")
     ax.set_ylabel("share of workloads")
     ax.set_title(f"Performance profile over {len(verdicts.workloads)} workload(s)", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    _legend(ax, "lower right")
     fig.tight_layout()
     path = _save(fig, out_dir / "performance_profile.png")
     caption = ("Dolan-More performance profile, as MLCommons AlgoPerf scores submissions: for each backend the "
@@ -228,7 +235,7 @@ def accuracy_curves(workload: str, groups: list[Group], out_dir: Path) -> Plot |
     ax.set_ylabel("accuracy")
     ax.set_title(f"{workload}: accuracy by epoch", fontsize=10)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=7, loc="lower right")
+    _legend(ax, "lower right")
     fig.tight_layout()
     path = _save(fig, out_dir / f"accuracy_{_slug(workload)}.png")
     return Plot(path, f"{workload}: accuracy by epoch and backend",
@@ -266,7 +273,7 @@ def utilization(workload: str, groups: list[Group], run_path: Path, out_dir: Pat
     hz = next((r.monitor.get("hz") for g in groups for r in g.results if r.monitor), None)
     what = "GPU utilization" if kind == "gpu" else "CPU use of the cell's processes"
     ax.set_title(f"{workload}: {what} (sampled at {hz:g} Hz)" if hz else f"{workload}: {what}", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
+    _legend(ax, "upper right")
     fig.tight_layout()
     path = _save(fig, out_dir / f"{kind}_utilization_{_slug(workload)}.png")
     caption = ("NVML utilization of the GPUs assigned to each cell." if kind == "gpu" else

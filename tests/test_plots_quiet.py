@@ -1,0 +1,34 @@
+"""The report's plots print no warnings (issue 21): rendered with every warning turned into an error, on a run
+whose first environment failed every repeat (no steady state: the case that left matplotlib's epoch-time legend
+without a labelled artist) beside valid ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.results import Metrics, RunDir, Timings
+from orchestrator.stats import group_results
+from test_verdicts import BASE, repeats
+
+
+@pytest.mark.filterwarnings("error")
+def test_the_plots_of_a_run_with_a_failed_environment_print_no_warnings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    failed = [r.model_copy(update={"status": "failed", "timings": Timings(), "metrics": Metrics()})
+              for r in repeats("cntk", "mnist_mlp", BASE[:3])]
+    ok = [r for env, factor in (("tensorflow1", 1.0), ("mxnet-keras1", 0.9), ("keras3-jax", 0.6))
+          for r in repeats(env, "mnist_mlp", [t * factor for t in BASE[:3]])]
+    run = RunDir(tmp_path / "results", "first-failed")
+    run.ensure_writable()
+    for result in failed + ok:
+        run.write_cell(result)
+    groups = group_results(failed + ok)
+    assert groups[0].environment == "cntk" and groups[0].steady is None
+    assert main(["report", str(run.path)]) == 0
+    captured = capsys.readouterr()
+    assert "Warning" not in captured.err and "No artists" not in captured.out + captured.err
+    written = {p.name for p in (run.path / "report").glob("*.png")}
+    assert {"epoch_time_mnist_mlp.png", "ratio_mnist_mlp_compare.png", "accuracy_mnist_mlp.png"} <= written
