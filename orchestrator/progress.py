@@ -100,7 +100,7 @@ class RunProgress(Observer):
             self.console.print("[yellow]interrupted again: stopping the running cells[/yellow]")
 
     def on_note(self, message: str) -> None:
-        self.console.print(f"[yellow]{message}[/yellow]")
+        self.console.print(message, style="yellow", markup=False, highlight=False)  # build logs hold brackets
 
     # ---------------------------------------------------------------- figures
 
