@@ -45,14 +45,15 @@ def _read(path: Path) -> dict[str, object] | None:
 
 
 @contextmanager
-def env_lock(paths: EnvPaths, env_name: str, log: Log) -> Iterator[None]:
-    """Hold the lock of one environment while it is checked, built or reused; say so while waiting for it."""
+def env_lock(paths: EnvPaths, env_name: str, log: Log, quiet_s: float = 2.0) -> Iterator[None]:
+    """Hold the lock of one environment while it is checked, built or reused; say so when waiting for it longer
+    than `quiet_s` (another process checking that it is up to date takes about a second)."""
     lock_path = paths.root.parent / f".{paths.root.name}.lock"
     holder = paths.root.parent / f".{paths.root.name}.holder.json"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path))
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=quiet_s)
     except Timeout:
         log(f"waiting for another build of {env_name} ({describe(_holder(holder))})")
         lock.acquire()
