@@ -144,6 +144,18 @@ def detect(points: list[Point], tie_threshold: float = DEFAULT_TIE, alpha: float
     return steps
 
 
+def newest_test(points: list[Point], steps: list[Step], tie_threshold: float = DEFAULT_TIE,
+                alpha: float = DEFAULT_ALPHA) -> PairTest | None:
+    """The newest run's repeats against the earlier runs' since the last step (up to WINDOW runs): the interval
+    history prints when nothing was flagged, so "no change" comes with how large a change it rules out."""
+    points = [p for p in points if p.samples][-MAX_POINTS:]
+    if len(points) < 2:
+        return None
+    since = max([s.index for s in steps if s.index < len(points) - 1], default=0)
+    before = points[max(since, len(points) - 1 - WINDOW):-1]
+    return pair_test(_pool(before), points[-1].samples, tie_threshold, alpha)
+
+
 def _beyond_noise(medians: list[float], newest: int, since: int) -> bool:
     """Whether the newest run's median lies NEWEST_Z run-to-run noise scales from the earlier runs' median."""
     earlier = medians[since:newest]
