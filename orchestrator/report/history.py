@@ -10,6 +10,7 @@ import io
 from html import escape
 
 from matplotlib.figure import Figure
+from rich.markup import escape as markup_escape
 from rich.table import Table
 
 from orchestrator.analysis.changes import Point, Step, version_changes
@@ -34,14 +35,14 @@ def _changes(series: Series) -> list[str]:
 
 def terminal_table(series: Series, steps: list[Step]) -> Table:
     flagged = {s.index: s for s in steps}
-    table = Table(title=series.title, title_justify="left")
+    table = Table(title=markup_escape(series.title), title_justify="left")
     for header in ("run", "time", "n", "s/epoch median \\[interval]", "load", "changed", "step"):
         table.add_column(header, overflow="fold")
     for i, (point, change, load) in enumerate(zip(series.points, _changes(series), series.loads)):
         step = flagged.get(i)
         mark = f"{step.test.ratio:.2f}x {step.direction}" if step else ""
-        table.add_row(point.run_id, point.time or "-", str(len(point.samples)), _estimate(point),
-                      "-" if load is None else f"{load:.1f}", change or "-", mark,
+        table.add_row(markup_escape(point.run_id), point.time or "-", str(len(point.samples)),
+                      markup_escape(_estimate(point)), "-" if load is None else f"{load:.1f}", change or "-", mark,
                       style=("bold red" if step and step.direction == "slower" else "bold green") if step else None)
     return table
 
