@@ -63,15 +63,17 @@ def write_run(results: Path, run_id: str, steady: list[float], torch: str = "2.1
 
 
 def history_runs(results: Path, host: HostInfo = HOST_A, step_at: int | None = 6, runs: int = 10,
-                 seed: int = 0) -> list[Path]:
-    """Runs r00.. of one series, 1% noise; from `step_at` on, 15% slower and torch 2.13.0."""
+                 seed: int = 0, upgrade_at: int | None = None) -> list[Path]:
+    """Runs r00.. of one series, 1% noise; from `step_at` on 15% slower, from `upgrade_at` (default: step_at)
+    on torch 2.13.0."""
     rng = np.random.default_rng(seed)
+    upgrade_at = step_at if upgrade_at is None else upgrade_at
     paths = []
     for i in range(runs):
-        stepped = step_at is not None and i >= step_at
-        level = 1.0 * (1.15 if stepped else 1.0)
+        level = 1.15 if step_at is not None and i >= step_at else 1.0
         samples = [float(level * (1 + rng.normal(0, 0.01))) for _ in range(3)]
-        paths.append(write_run(results, f"{host.hostname}-r{i:02d}", samples, "2.13.0" if stepped else "2.12.0",
+        upgraded = upgrade_at is not None and i >= upgrade_at
+        paths.append(write_run(results, f"{host.hostname}-r{i:02d}", samples, "2.13.0" if upgraded else "2.12.0",
                                host, f"2026-01-{i + 1:02d}T00:00:00+00:00"))
     return paths
 
@@ -129,7 +131,7 @@ def test_import_is_idempotent_and_export_writes_csv_and_parquet(store_url: str, 
 def test_history_flags_the_step_where_it_happened_with_what_changed(store_url: str, tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     results = tmp_path / "results"
-    runs = history_runs(results, HOST_A, step_at=6) + history_runs(results, HOST_B, step_at=None, seed=1)
+    runs = history_runs(results, HOST_A, step_at=6) + history_runs(results, HOST_B, None, seed=1, upgrade_at=4)
     assert cli(capsys, "import", *map(str, runs), "--store", store_url)[0] == 0
     page = tmp_path / "history.html"
     code, out = cli(capsys, "history", "--store", store_url, "--html", str(page))
@@ -144,7 +146,12 @@ def test_history_flags_the_step_where_it_happened_with_what_changed(store_url: s
     html = page.read_text()
     assert html.count("data:image/png;base64,") == 2 and "bench-a-r06" in html
     code, out = cli(capsys, "history", "--store", store_url, "--host", "bench-b")
-    assert "bench-a" not in out and "no change flagged over 10 run(s)" in out
+    assert "bench-a" not in out and "0 change(s) flagged" in out
+    # An upgrade that changed nothing: said so, with the interval that bounds the change.
+    (note,) = [line.strip() for line in out.splitlines() if "at run bench-b-r04" in line]
+    assert "(torch 2.12.0 to 2.13.0): " in note and "after/before" in note and note.endswith("not flagged")
+    ratio, low, high = (float(x) for x in note.split("): ")[1].replace("[", "").replace("]", "").replace(",", "").split()[:3])
+    assert low <= ratio <= high and 0.97 < low and high < 1.03
     # Across hosts when asked: the two series become one.
     code, out = cli(capsys, "history", "--store", store_url, "--any-host")
     assert out.count("host bench-a, bench-b [any]") == 1

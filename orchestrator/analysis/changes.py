@@ -156,6 +156,22 @@ def newest_test(points: list[Point], steps: list[Step], tie_threshold: float = D
     return pair_test(_pool(before), points[-1].samples, tie_threshold, alpha)
 
 
+def at_version_changes(points: list[Point], tie_threshold: float = DEFAULT_TIE,
+                       alpha: float = DEFAULT_ALPHA) -> list[tuple[int, list[str], PairTest]]:
+    """Every run where a version changed, tested like a step (up to WINDOW runs each side, to the neighbouring
+    version changes): what history says about an upgrade whether or not it was flagged."""
+    points = [p for p in points if p.samples][-MAX_POINTS:]
+    cuts = [i for i in range(1, len(points)) if version_changes(points[i - 1].versions, points[i].versions)]
+    found = []
+    for k, cut in enumerate(cuts):
+        since = cuts[k - 1] if k else 0
+        until = cuts[k + 1] if k + 1 < len(cuts) else len(points)
+        before, after = points[max(since, cut - WINDOW):cut], points[cut:min(until, cut + WINDOW)]
+        found.append((cut, version_changes(points[cut - 1].versions, points[cut].versions),
+                      pair_test(_pool(before), _pool(after), tie_threshold, alpha)))
+    return found
+
+
 def _beyond_noise(medians: list[float], newest: int, since: int) -> bool:
     """Whether the newest run's median lies NEWEST_Z run-to-run noise scales from the earlier runs' median."""
     earlier = medians[since:newest]

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.analysis import changes
+from orchestrator.commands._options import number
 from orchestrator.commands._store import add_store_option, store_target
 from orchestrator.errors import ConfigError
 from orchestrator.report.history import html_page, terminal_table
@@ -35,9 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="join the hosts into one series (by default a series never spans two hosts)")
     p.add_argument("--html", default=None, metavar="PATH",
                    help="also write the history as one HTML page with a plot per series")
-    p.add_argument("--alpha", type=float, default=changes.DEFAULT_ALPHA, help="significance level (default 0.1)")
-    p.add_argument("--tie-threshold", type=float, default=changes.DEFAULT_TIE,
-                   help="changes smaller than this fraction are never flagged (default 0.05)")
+    p.add_argument("--alpha", type=number("--alpha", float, 0.0, 1.0, low_open=True, high_open=True),
+                   default=changes.DEFAULT_ALPHA, help="significance level (default 0.1)")
+    p.add_argument("--tie-threshold", type=number("--tie-threshold", float, 0.0, 1.0, high_open=True),
+                   default=changes.DEFAULT_TIE, help="changes smaller than this fraction are never flagged (default 0.05)")
     add_store_option(p)
     p.set_defaults(func=run)
 
@@ -58,21 +60,38 @@ def no_change(series: Series, args: argparse.Namespace) -> str:
             f"(p={test.describe_p()}, {test.verdict})")
 
 
+def findings(series: Series, steps: list[changes.Step], args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(text, kind) lines under a series: its steps, its version changes not flagged, else the newest run's
+    interval. kind: slower | faster | note."""
+    lines = [(s.describe(series.name), s.direction) for s in steps]
+    flagged = {s.index for s in steps}
+    for index, changed, test in changes.at_version_changes(series.points, args.tie_threshold, args.alpha):
+        if index not in flagged and test.ratio is not None:
+            lines.append((f"{series.name}: at run {series.points[index].run_id} ({', '.join(changed)}): "
+                          f"{test.describe()} after/before (p={test.describe_p()}, {test.verdict}): not flagged",
+                          "note"))
+    noted_newest = any(text.startswith(f"{series.name}: at run {series.points[-1].run_id} ") for text, _ in lines)
+    if not steps and not noted_newest:
+        lines.append((no_change(series, args), "note"))
+    return lines
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     found = [(s, changes.detect(s.points, args.tie_threshold, args.alpha)) for s in selected_series(args, args.any_host)]
     if not found:
         raise ConfigError(f"no results in {store_target(args).describe()} match the filters; `orchestrate import "
                           "RUN_DIR` adds runs made before the store")
+    pages = []
     for series, steps in found:
         console.print(terminal_table(series, steps))
-        for step in steps:
-            console.print(f"  {step.describe(series.name)}", style="red" if step.direction == "slower" else "green",
-                          markup=False, highlight=False, soft_wrap=True)
-        if not steps:
-            console.print(f"  {no_change(series, args)}", markup=False, highlight=False, soft_wrap=True)
+        lines = findings(series, steps, args)
+        for text, kind in lines:
+            console.print(f"  {text}", style={"slower": "red", "faster": "green"}.get(kind), markup=False,
+                          highlight=False, soft_wrap=True)
+        pages.append((series, steps, lines))
     flagged = sum(len(steps) for _, steps in found)
     console.print(f"{len(found)} series, {flagged} change(s) flagged. {METHOD}", highlight=False, soft_wrap=True)
     if args.html:
-        Path(args.html).write_text(html_page(found, METHOD))
+        Path(args.html).write_text(html_page(pages, METHOD))
         console.print(f"history page: {args.html}", markup=False, highlight=False)
     return 0

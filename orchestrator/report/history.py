@@ -69,10 +69,11 @@ def plot_uri(series: Series, steps: list[Step]) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def html_page(found: list[tuple[Series, list[Step]]], method: str) -> str:
+def html_page(found: list[tuple[Series, list[Step], list[tuple[str, str]]]], method: str) -> str:
+    """found: each series, its steps and the lines printed under it ((text, slower | faster | note))."""
     sections = []
-    for series, steps in found:
-        lines = "".join(f"<li class=\"{s.direction}\">{escape(s.describe(series.name))}</li>" for s in steps)
+    for series, steps, notes in found:
+        lines = "".join(f"<li class=\"{kind}\">{escape(text)}</li>" for text, kind in notes)
         rows = "".join(
             f"<tr><td>{escape(p.run_id)}</td><td>{escape(p.time or '-')}</td><td>{len(p.samples)}</td>"
             f"<td>{escape(_estimate(p))}</td><td>{'-' if load is None else f'{load:.1f}'}</td>"

@@ -1,4 +1,5 @@
-"""Series of the store: one environment x workload x profile on one host, one point per run, oldest first."""
+"""Series of the store: one environment x workload x profile on one host, one point per run with at least one ok
+result (its repeats' steady states), oldest first."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def build_series(rows: list[dict[str, Any]], any_host: bool = False) -> list[Ser
     for row in rows:
         host = "any" if any_host else row["host_fingerprint"]
         grouped.setdefault((row["environment"], row["workload"], row["profile"], host), []).append(row)
-    return [_series(key, mine) for key, mine in sorted(grouped.items())]
+    found = [_series(key, mine) for key, mine in sorted(grouped.items())]
+    return [s for s in found if s.points]
 
 
 def _series(key: tuple[str, ...], rows: list[dict[str, Any]]) -> Series:
@@ -59,7 +61,9 @@ def _series(key: tuple[str, ...], rows: list[dict[str, Any]]) -> Series:
     points, loads = [], []
     for run_rows in runs.values():
         ok = [r for r in run_rows if r["status"] == "ok" and r["steady_s"] is not None]
-        first = (ok or run_rows)[0]
+        if not ok:  # a run with no timing (every cell failed) has no point in a series of timings
+            continue
+        first = ok[0]
         points.append(Point(first["run_id"], first["run_started_at"], [float(r["steady_s"]) for r in ok],
                             versions(first)))
         load = [r["load_1m"] for r in run_rows if r["load_1m"] is not None]
