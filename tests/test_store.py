@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -257,20 +258,33 @@ def test_the_matrix_store_field_is_where_a_run_is_recorded(tmp_path: Path) -> No
 
 
 @pytest.mark.integration
-def test_a_real_run_is_recorded_and_a_broken_store_loses_no_result(repo: Path, env_cache: Path, tmp_path: Path,
-                                                                     pg_server, capsys) -> None:  # noqa: ANN001
+def test_real_runs_are_recorded_even_interrupted_and_a_broken_store_loses_no_result(
+        repo: Path, env_cache: Path, tmp_path: Path, pg_server, capsys) -> None:  # noqa: ANN001
     matrix = repo / "tests" / "workloads" / "matrix.yaml"
     url = create_database(pg_server, "realrun")
-    base = ["run", str(matrix), "--workload", "sleepy", "--profile", "test", "--cache-dir", str(env_cache),
-            "--results-dir", str(tmp_path / "results"), "--no-report", "--monitor-hz", "0"]
-    code, out = cli(capsys, *base, "--run-id", "to-postgres", "--store", url)
-    assert code == 0 and "store: 1 new result(s) of 1" in out, out
+    results = tmp_path / "results"
+    base = ["run", str(matrix), "--workload", "sleepy", "--cache-dir", str(env_cache), "--results-dir", str(results),
+            "--no-report", "--monitor-hz", "0"]
+    # Ctrl-C after the first repeat: the run stops (130) and what it wrote is in the team's PostgreSQL store.
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *base, "--profile", "pair", "--run-id",
+                             "to-postgres", "--store", url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = results / "to-postgres" / "cells" / "keras3-jax__sleepy__pair__r0.json"
+    deadline = time.monotonic() + 300
+    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=180)
+    written = sorted(p.name for p in first.parent.glob("*.json"))
+    assert proc.returncode == 130 and f"store: {len(written)} new result(s) of {len(written)}" in out, out
     with Store(target_of(url, tmp_path)) as store:
-        (row,) = store.results()
+        rows = store.results()
+    assert sorted(f"{r['cell_id']}.json" for r in rows) == written
+    row = rows[0]
     assert row["run_id"] == "to-postgres" and row["steady_s"] > 0 and row["git_commit"] and row["matrix_hash"]
     assert row["framework_version"] and row["host_fingerprint"]
-    (tmp_path / "results" / "store.sqlite").write_bytes(b"garbage " * 1000)  # the default store, damaged
-    code, out = cli(capsys, *base, "--run-id", "broken-store")
+    # A damaged default store: the run says so (exit 3, the import command to use later) and its JSON is written.
+    (results / "store.sqlite").write_bytes(b"garbage " * 1000)
+    code, out = cli(capsys, *base, "--profile", "test", "--run-id", "broken-store")
     assert code == 3 and "damaged" in out and "orchestrate import" in out
-    cell = tmp_path / "results" / "broken-store" / "cells" / "keras3-jax__sleepy__test__r0.json"
+    cell = results / "broken-store" / "cells" / "keras3-jax__sleepy__test__r0.json"
     assert read_cell(cell).status == "ok"  # the run's JSON is written regardless

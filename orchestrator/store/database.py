@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
-from contextlib import contextmanager
 
 from orchestrator.errors import StoreError
 from orchestrator.store.schema import LATEST, MIGRATIONS, RESULT_COLUMNS, RUN_COLUMNS, VERSION_TABLE
