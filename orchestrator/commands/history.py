@@ -67,9 +67,10 @@ def findings(series: Series, steps: list[changes.Step], args: argparse.Namespace
     flagged = {s.index for s in steps}
     for index, changed, test in changes.at_version_changes(series.points, args.tie_threshold, args.alpha):
         if index not in flagged and test.ratio is not None:
+            why = ("a difference on the repeats, not a step beyond the series' run-to-run noise"
+                   if test.verdict in ("slower", "faster") else test.verdict)
             lines.append((f"{series.name}: at run {series.points[index].run_id} ({', '.join(changed)}): "
-                          f"{test.describe()} after/before (p={test.describe_p()}, {test.verdict}): not flagged",
-                          "note"))
+                          f"{test.describe()} after/before (p={test.describe_p()}, {why}): not flagged", "note"))
     noted_newest = any(text.startswith(f"{series.name}: at run {series.points[-1].run_id} ") for text, _ in lines)
     if not steps and not noted_newest:
         lines.append((no_change(series, args), "note"))
