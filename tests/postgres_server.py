@@ -1,8 +1,8 @@
 """A real PostgreSQL server for the tests: initdb + pg_ctl in a temporary folder, on a free loopback port.
 
 The binaries come from PATH or /usr/lib/postgresql/*/bin (scripts/system-deps.sh installs Debian's `postgresql`
-when neither has them). initdb refuses to run as root: as root the cluster belongs to the `postgres` user and the
-server runs as that user (runuser). Trust authentication on 127.0.0.1 only; the server is stopped by its pid.
+when neither has them). initdb refuses to run as root: as root the cluster belongs to the `postgres` user (else `nobody`)
+and the server runs as that user (runuser). Trust authentication on 127.0.0.1 only; the server is stopped by its pid.
 """
 
 from __future__ import annotations
@@ -50,12 +50,20 @@ def _as_user(user: str | None, argv: list[str]) -> list[str]:
     return ["runuser", "-u", user, "--", *argv] if user else argv
 
 
+def _unprivileged_user() -> str:
+    """The `postgres` user where the package made one, else `nobody` (initdb refuses to run as root)."""
+    try:
+        return pwd.getpwnam("postgres").pw_name
+    except KeyError:
+        return "nobody"
+
+
 def start_server() -> Server:
     root = Path(tempfile.mkdtemp(prefix="orchestrate-pg-", dir="/tmp"))
     root.chmod(0o755)
     data = root / "data"
     data.mkdir()
-    run_as = "postgres" if os.geteuid() == 0 else None
+    run_as = _unprivileged_user() if os.geteuid() == 0 else None
     if run_as:
         entry = pwd.getpwnam(run_as)
         os.chown(data, entry.pw_uid, entry.pw_gid)
