@@ -9,9 +9,10 @@ from rich.console import Console
 
 from orchestrator.commands import build, doctor, list as list_cmd, run
 from orchestrator.commands import compare, report
-from orchestrator.errors import OrchestratorError
+from orchestrator.commands import export, history, import_runs
+from orchestrator.errors import OrchestratorError, StoreError
 
-COMMANDS = (build, run, list_cmd, doctor, report, compare)
+COMMANDS = (build, run, list_cmd, doctor, report, compare, history, import_runs, export)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)  # the option types of commands/_options.py raise ConfigError
         return args.func(args, console)
+    except StoreError as exc:  # the store cannot be reached, locked or read (README: exit codes)
+        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        return 3
     except OrchestratorError as exc:
         err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)  # paths unbroken
         return 2

@@ -27,6 +27,10 @@ class ResultsError(OrchestratorError):
     """The results directory cannot be written or read."""
 
 
+class StoreError(OrchestratorError):
+    """The results store (SQLite file or PostgreSQL server) cannot be opened, read or written (exit 3)."""
+
+
 class ContainerEngineError(OrchestratorError):
     """No Docker engine answers, or it cannot do what a run needs; the message says how to get one."""
 

@@ -218,6 +218,9 @@ class Matrix(_Strict):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     # The machine's price per hour (`orchestrate run --price-per-hour` overrides per_hour).
     price: Price | None = None
+    # Where every run is indexed (orchestrator/store): a postgresql:// URL (a team's server) or an SQLite file path
+    # (relative to the working directory); default results/store.sqlite. `orchestrate run --store` overrides.
+    store: str | None = None
     environments: dict[str, Environment]
     workloads: dict[str, Workload]
     profiles: dict[str, Profile]

@@ -9,6 +9,11 @@ packages=(
   docker.io      # the Docker runtime's tests start their own dockerd (own data root, socket, pid file)
   debootstrap    # ... and make its base image locally (Docker Hub is out of reach on CI machines)
 )
+# PostgreSQL server binaries (initdb, pg_ctl): tests/test_store.py starts its own server. Any version on PATH or
+# under /usr/lib/postgresql/*/bin will do; Debian's `postgresql` package otherwise.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  packages+=(postgresql)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from orchestrator.commands._baseline import against_store
+from orchestrator.commands._options import number
+from orchestrator.commands._store import add_store_option
 from orchestrator.commands.report import add_verdict_options, load_run, verdict_settings
 from orchestrator.errors import ConfigError
 from orchestrator.report.energy import comparison_table as energy_comparison
@@ -19,8 +22,14 @@ from orchestrator.verdicts import compare_runs
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare two runs cell by cell (ratio with confidence interval)")
-    p.add_argument("run_a", metavar="RUN_A", help="the baseline run folder")
-    p.add_argument("run_b", metavar="RUN_B", help="the run compared with it")
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline run folder (with --baseline store: the run compared)")
+    p.add_argument("run_b", metavar="RUN_B", nargs="?", help="the run compared with it")
+    p.add_argument("--baseline", choices=["store"], default=None,
+                   help="compare RUN_A with the latest comparable runs in the store (same host, environment, "
+                        "workload, profile); exit 1 on a significant slowdown (a CI gate)")
+    p.add_argument("--baseline-runs", type=number("--baseline-runs", int, 1, 1000), default=3, metavar="N",
+                   help="with --baseline store: how many of the latest comparable runs (default 3)")
+    add_store_option(p, results_default=False)  # default: store.sqlite beside RUN_A
     p.add_argument("--fail-on-slower", action="store_true",
                    help="exit with status 1 when any cell is significantly slower in RUN_B (needs 2+ repeats)")
     add_verdict_options(p, reference=False)
@@ -28,6 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    if args.baseline == "store" or args.run_b is None:
+        if args.run_b is not None or args.baseline is None:
+            raise ConfigError("compare takes RUN_A RUN_B, or one RUN with --baseline store")
+        return against_store(args, verdict_settings(args, Path(args.run_a)), console)
     a, b = load_run(args.run_a), load_run(args.run_b)
     settings = verdict_settings(args, Path(args.run_b))
     comparisons, only_a, only_b = compare_runs(group_results(a.results, noise_cv=NOISE_CV),

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.commands._common import data_dir, make_runtime, with_run_options
+from orchestrator.commands._store import STORE_ERROR_EXIT, add_store_option, record_run
 from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, plain_name
 from orchestrator.commands.report import save_settings, write_report
 from orchestrator.cost import record_costs
@@ -59,6 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--price-per-hour", type=number("--price-per-hour", float, 0.0, MAX_PRICE_PER_HOUR, low_open=True),
                    default=None, metavar="PRICE",
                    help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
+    add_store_option(p, results_default=False)
     p.set_defaults(func=run)
 
 
@@ -122,6 +124,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
         results = scheduler.run(cells)
     results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
+    stored = record_run(args, loaded.matrix.store, loaded.path, run_dir.path, console)  # interrupted or not
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
@@ -140,7 +143,8 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                       " To continue, run:", highlight=False)
         console.print(resume_command(args, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)
         return 130
-    return 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
+    code = 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
+    return code or (0 if stored else STORE_ERROR_EXIT)
 
 
 def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
@@ -159,7 +163,7 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
                         ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
                         ("--address", args.address), ("--wheels", args.wheels),
-                        ("--price-per-hour", args.price_per_hour)):
+                        ("--price-per-hour", args.price_per_hour), ("--store", args.store)):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:
