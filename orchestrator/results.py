@@ -148,7 +148,7 @@ class CellResult(_Model):
     host: HostInfo = Field(default_factory=HostInfo)
     monitor: dict[str, Any] | None = None
     limits: LimitsInfo | None = None
-    energy: dict[str, Any] | None = None  # joules per epoch / per sample (orchestrator/energy.py)
+    energy: dict[str, Any] | None = None  # joules per epoch / per sample (orchestrator/measure/energy.py)
     cost: dict[str, Any] | None = None  # $ per epoch / per run from the machine's price (orchestrator/cost.py)
     error: ErrorInfo | None = None
 

@@ -45,7 +45,7 @@ def usable_cpus() -> list[int]:
 
 def gpu_count() -> tuple[int, str]:
     """Number of NVIDIA GPUs seen through NVML, and a note when there are none ("no GPU (...)")."""
-    from orchestrator.gpus import probe_gpus
+    from orchestrator.measure.gpus import probe_gpus
 
     probe = probe_gpus()
     return len(probe.gpus), ("" if probe.gpus else probe.summary)

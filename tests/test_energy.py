@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from fake_nvml import fake_pynvml, steady_counter
-from orchestrator import energy
+from orchestrator.measure import energy
 from orchestrator.cost import cell_cost
-from orchestrator.energy import EnergySeries, GpuFacts
+from orchestrator.measure.energy import EnergySeries, GpuFacts
 from orchestrator.matrix import Price
-from orchestrator.monitor import CellMonitor
+from orchestrator.measure.monitor import CellMonitor
 from orchestrator.results import CellResult, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fake_nvml import fake_pynvml
-from orchestrator import monitor as monitor_mod
-from orchestrator.monitor import CellMonitor, Nvml, assigned_gpus
+from orchestrator.measure import monitor as monitor_mod
+from orchestrator.measure.monitor import CellMonitor, Nvml, assigned_gpus
 from orchestrator.results import CellResult, EnvironmentInfo, HostInfo, Threads, WorkloadInfo
 
 # A parent that holds ~120 MiB and keeps one core busy, with a child that does the same, for ~1.5 s.
@@ -190,8 +190,8 @@ def test_a_sampling_failure_ends_sampling_but_not_the_cell(tmp_path: Path) -> No
 
 
 def test_the_machine_probe_reads_gpus_through_the_monitors_nvml_layer() -> None:
-    """One NVML layer (orchestrator/gpus.py): the probe behind slots and doctor sees what the monitor sees."""
-    from orchestrator.gpus import probe_gpus
+    """One NVML layer (orchestrator/measure/gpus.py): the probe behind slots and doctor sees what the monitor sees."""
+    from orchestrator.measure.gpus import probe_gpus
 
     calls: list[str] = []
     probe = probe_gpus(fake_pynvml({}, calls))
