@@ -111,6 +111,9 @@ class HostInfo(_Model):
     memory_gb: float | None = None
     gpus: list[dict[str, Any]] = Field(default_factory=list)
     device: str = "cpu"
+    # Where the framework says the model ran (workloads/harness.py framework_device): kind gpu/cpu/unknown,
+    # the first weight's device, the accelerators it sees. None when the cell never got that far.
+    framework_device: dict[str, Any] | None = None
     load_average: list[float] = Field(default_factory=list)  # 1/5/15-minute load just before the cell started
 
 

@@ -72,7 +72,8 @@ def test_fake_gpus_and_a_real_process_tree(tmp_path: Path) -> None:
     proc.wait()
     tree_cpu_s = children_cpu_s() - cpu_before  # what the kernel says the tree used (the parent waited its child)
     summary = mon.stop()
-    result = mon.apply(blank_result())
+    framework = {"backend": "jax", "kind": "gpu", "default_device": "gpu"}  # the harness's device record
+    result = mon.apply(blank_result().model_copy(update={"host": HostInfo(hostname="h", framework_device=framework)}))
 
     assert calls == ["init", "shutdown"]
     assert 0 < summary["self_cpu_s"] < 0.5 * summary["duration_s"]  # the sampler's own cost is recorded

@@ -252,13 +252,20 @@ class CellMonitor:
         summary = self.stop()
         update: dict[str, Any] = {"monitor": summary, "energy": self.cell_energy(result)}
         if self.nvml.gpus:
-            used = [g.index for g in self.nvml.gpus if g.used_by_cell]
-            host = result.host.model_copy(update={
+            update["host"] = result.host.model_copy(update={
                 "gpus": [dict(g.info, used_by_cell=g.used_by_cell) for g in self.nvml.gpus],
-                "device": "gpu:" + ",".join(str(i) for i in used) if used else result.host.device,
+                "device": self._device(result),
             })
-            update["host"] = host
         return result.model_copy(update=update)
+
+    def _device(self, result: CellResult) -> str:
+        """"gpu:N" only when NVML saw the cell's process on GPU N and the framework says the model ran on a GPU
+        (a CPU build of a framework in a process NVML lists, e.g. for its CUDA context, is not on the GPU)."""
+        used = [g.index for g in self.nvml.gpus if g.used_by_cell]
+        framework = (result.host.framework_device or {}).get("kind")
+        if used and framework == "gpu":
+            return "gpu:" + ",".join(str(i) for i in used)
+        return result.host.device
 
     def cell_energy(self, result: CellResult) -> dict[str, Any]:
         """Joules per epoch and per sample (orchestrator/measure/energy.py) from this monitor's readings."""
