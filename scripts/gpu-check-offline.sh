@@ -50,11 +50,19 @@ while [ $# -gt 0 ]; do
 done
 [[ "$deadline" =~ ^[0-9]+$ ]] || { echo "gpu-check-offline: --deadline must be whole seconds, got $deadline" >&2; exit 2; }
 results=$(mkdir -p "${results:-results/gpu-check}" && cd "${results:-results/gpu-check}" && pwd)
-work=$(if [ -n "$work" ]; then mkdir -p "$work" && cd "$work" && pwd; else mktemp -d -t gpu-check.XXXXXX; fi)
+if [ -n "$work" ]; then
+  work=$(mkdir -p "$work" && cd "$work" && pwd)
+else
+  work=$(mktemp -d -t gpu-check.XXXXXX); trap 'rm -rf "$work"' EXIT  # overlays and caches: not brought back
+fi
 exec > >(tee -a "$results/gpu-check.log") 2>&1  # the log is in the returned folder line by line
 step() { printf '\n== [%ss] %s\n' "$((SECONDS - t0))" "$*"; }
 fail() { echo "gpu-check-offline: FAILED: $*" >&2; echo "FAILED: $*" >"$results/status.txt"; exit 1; }
 left() { echo $((deadline - (SECONDS - t0))); }
+within() {  # a step that must end before the deadline
+  local s; s=$(left); [ "$s" -gt 5 ] || fail "the ${deadline}s deadline was reached before: $*"
+  timeout "$s" "$@"
+}
 abspath() { (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }  # keeps a venv's python link as it is
 echo "running (deadline ${deadline}s)" >"$results/status.txt"
 
@@ -102,17 +110,17 @@ grep -q "\"kind\": \"$want\"" <<<"$jax_dev" || bad_dev+=" jax (jax.default_backe
 
 step "the orchestrator from this checkout; missing requirements from the wheel folder (no network)"
 site="$work/orchestrator-site"
-export PYTHONPATH="$repo:$site"
+export PYTHONPATH="$repo:$site${PYTHONPATH:+:$PYTHONPATH}"  # the caller's entries after (the rehearsal's fake NVML)
 if ! "$python" -c 'import packaging' 2>/dev/null && [ -n "$wheels" ]; then
   for whl in "$wheels"/packaging-*.whl; do [ -f "$whl" ] && PYTHONPATH="$PYTHONPATH:$whl"; done  # the overlay's own need
 fi
 if ! "$python" -c 'import pydantic, yaml, rich, psutil, pynvml, matplotlib' 2>/dev/null; then
   [ -n "$wheels" ] || fail "the orchestrator's requirements are missing from $python and no --wheels folder was given"
-  "$python" -m orchestrator.overlay --python "$python" --wheels "$wheels" --target "$site" \
+  within "$python" -m orchestrator.overlay --python "$python" --wheels "$wheels" --target "$site" \
     "pydantic>=2.5" "typing_extensions>=4.14" "pyyaml>=6" "rich>=13" "psutil>=5.9" "nvidia-ml-py>=12" \
     "matplotlib>=3.7" "packaging>=22"
 fi
-"$python" -m orchestrator.cli --help >/dev/null || fail "the orchestrator does not start on $python (see above)"
+within "$python" -m orchestrator.cli --help >/dev/null || fail "the orchestrator does not start on $python (see above)"
 
 step "matrix: keras3-torch ($torch_py) and keras3-jax ($jax_py) as existing environments"
 matrix="$results/matrix.yaml"

@@ -89,6 +89,8 @@ def test_framework_device_from_the_models_weight_and_what_the_backend_sees() -> 
     assert harness.framework_device("none", model("/job:localhost/replica:0/task:0/device:CPU:0"))["kind"] == "cpu"
     jax_array = types.SimpleNamespace(devices=lambda: {"cuda:0"})
     assert harness.framework_device("none", types.SimpleNamespace(weights=[jax_array]))["weight_device"] == "cuda:0"
+    tf1_variable = types.SimpleNamespace(value=lambda: None, device="/job:localhost/replica:0/task:0/device:GPU:0")
+    assert harness.framework_device("none", types.SimpleNamespace(weights=[tf1_variable]))["kind"] == "gpu"
     unknown = harness.framework_device("cntk", None)  # no cntk here: recorded, not raised
     assert unknown["kind"] == "unknown" and "ModuleNotFoundError" in unknown["error"]
 

@@ -65,3 +65,26 @@ def test_overlay_takes_the_folders_typing_extensions_over_an_older_one(
     own = subprocess.run([str(python), "-c", "from importlib.metadata import version; "
                           "print(version('typing_extensions'))"], capture_output=True, text=True, check=True)
     assert own.stdout.strip() == "4.12.2"
+
+
+def test_the_gpu_rehearsal_passes(repo: Path, data_dir: Path, tmp_path: Path) -> None:
+    """scripts/gpu-rehearsal.sh end to end: the stand-in interpreter (typing_extensions 4.12, no keras, no pydantic),
+    the network cut, the wheels within 64 MiB, the dry run on a machine whose (fake) NVML shows GPUs staying on the
+    CPU, and the GPU mode stopping at the early device check with what it found in the returned folder."""
+    work = tmp_path / "rehearsal"
+    proc = subprocess.run(["bash", str(repo / "scripts" / "gpu-rehearsal.sh"), "--work", str(work)],
+                          capture_output=True, text=True, timeout=1200,
+                          env=dict(os.environ, ORCHESTRATE_DATA_DIR=str(data_dir)))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-8000:]
+    assert "gpu-rehearsal: OK" in out and "the wheel folder's version comes first: typing_extensions" in out
+    table = (work / "dry" / "gpu-results.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| keras3-")]
+    assert len(rows) == 2 and all("| ok | cpu; framework: cpu" in row for row in rows), table
+    assert "NVML sees no GPU assigned to this cell" in table  # the fake NVML showed GPUs; none was used
+    assert (work / "dry" / "status.txt").read_text().startswith("OK (cpu")
+    devices = (work / "gpu" / "devices.json").read_text()
+    assert '"want": "gpu"' in devices and '"cuda_available": false' in devices
+    killed = work / "killed"  # SIGKILLed after its device check: what it had written is there
+    assert (killed / "devices.json").is_file() and (killed / "status.txt").read_text().startswith("running")
+    assert not (work / "stubs-used.txt").read_text()  # no docker, git, uv or chromium

@@ -217,7 +217,9 @@ def _first_weight_device(model):
     """The device of the model's first weight as the framework names it (None when it does not say)."""
     try:
         value = model.weights[0]
-        value = getattr(value, "value", value)  # Keras 3 variables wrap the backend's array
+        inner = getattr(value, "value", None)  # Keras 3 variables wrap the backend's array (tf.Variable.value
+        if inner is not None and not callable(inner):  # is a method: the variable itself has the device)
+            value = inner
         if callable(getattr(value, "devices", None)):  # a JAX array
             return ",".join(sorted(str(d) for d in value.devices()))
         device = getattr(value, "device", None)
