@@ -112,7 +112,9 @@ step "the orchestrator from this checkout; missing requirements from the wheel f
 site="$work/orchestrator-site"
 export PYTHONPATH="$repo:$site${PYTHONPATH:+:$PYTHONPATH}"  # the caller's entries after (the rehearsal's fake NVML)
 if ! "$python" -c 'import packaging' 2>/dev/null && [ -n "$wheels" ]; then
-  for whl in "$wheels"/packaging-*.whl; do [ -f "$whl" ] && PYTHONPATH="$PYTHONPATH:$whl"; done  # the overlay's own need
+  for whl in "$wheels"/packaging-*.whl; do  # the overlay's own need: a pure-Python wheel imports from its zip
+    if [ -f "$whl" ]; then PYTHONPATH="$PYTHONPATH:$whl"; fi
+  done
 fi
 if ! "$python" -c 'import pydantic, yaml, rich, psutil, pynvml, matplotlib' 2>/dev/null; then
   [ -n "$wheels" ] || fail "the orchestrator's requirements are missing from $python and no --wheels folder was given"

@@ -159,6 +159,7 @@ def run(spec, events):
     if "train" not in spec.get("capabilities", ["train"]):
         # Inference on the freshly built model first, then say why training is unsupported.
         run_inference(spec, events, workload, model, data, trained=False)
+        events.write("device", framework=framework_device(compat.backend_name(), model))
         raise Unsupported(training_unsupported_reason(spec, compat, model, data))
     compiled = compat.make_functions(model)
     if compiled is not None:  # Keras 1/2 build (Theano: compile to C) the train/test functions before fit
