@@ -129,7 +129,7 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     assert "gpu-check-offline: OK (cpu" in proc.stdout
     table = (tmp_path / "check" / "gpu-results.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| keras3-")]
-    assert len(rows) == 2 and all("| mnist_mlp | ok | cpu |" in row for row in rows), table
+    assert len(rows) == 2 and all("| mnist_mlp | ok | cpu; framework: cpu (" in row for row in rows), table
     assert "no GPU" in table and "CHECK FAILED" not in table
     assert (tmp_path / "check" / "dry-run" / "report" / "report.html").is_file()
     cells, envs = tmp_path / "check" / "dry-run" / "cells", tmp_path / "work" / "cache" / "envs"
