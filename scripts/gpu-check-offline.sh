@@ -154,6 +154,8 @@ set +e
 checked=$?
 set -e
 cat "$results/gpu-results.md"
+[ "$rc" != 124 ] || fail "the run reached its deadline (${budget}s of ${deadline}s): the table has the cells that finished; \
+the others are missing (raise --deadline and timeout_s together)"
 [ "$rc" = 0 ] || fail "orchestrate run exited with $rc (see the table above and $results/$run_id/logs/)"
 [ "$checked" = 0 ] || fail "the checks above failed (table in $results/gpu-results.md)"
 echo "OK ($mode, $((SECONDS - t0))s)" >"$results/status.txt"
