@@ -111,10 +111,15 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k in ("XLA_FLAGS", "OMP_WAIT_POLICY")},
             framework=start.get("threads", {}),
         ),
-        host=host or host_info(),
+        host=(host or host_info()).model_copy(update={"framework_device": framework_device(outcome)}),
         limits=limits_info(cell, memory_limit_how),
         error=error,
     )
+
+
+def framework_device(outcome: HarnessOutcome) -> dict[str, Any] | None:
+    """The harness's device event: where the framework says the model ran (None before the model trained)."""
+    return (outcome.first("device") or {}).get("framework")
 
 
 def workload_info(cell: Cell) -> WorkloadInfo:

@@ -3,8 +3,10 @@
 What the interpreter lacks is installed from a folder of wheels (never the network) into a folder of its own
 (`pip install --target`), which cells put on PYTHONPATH. Only missing distributions are installed, one level
 of requirements at a time: a package the interpreter already holds (numpy, the framework's CUDA build) is
-never shadowed by another copy. Stdlib and `packaging` only, so that the offline GPU check can run it before
-the orchestrator's own requirements are there:
+never shadowed by another copy, unless its version does not meet a requirement and the wheel folder holds one
+that does (an older typing_extensions that pydantic-core cannot import with): that wheel then goes into the
+overlay, which comes first on the path. Stdlib and `packaging` only, so that the offline GPU check can run it
+before the orchestrator's own requirements are there:
 
     python -m orchestrator.overlay --python PY --wheels DIR --target DIR REQUIREMENT...
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from orchestrator.errors import EnvironmentBuildError  # errors.py imports nothing: still runnable standalone
 
@@ -81,9 +83,11 @@ class Probe:
 @dataclass
 class OverlayResult:
     installed: list[str] = field(default_factory=list)
-    # Requirements of overlay packages that the interpreter meets with another version than asked: kept, not
-    # shadowed (the interpreter's own builds win), and recorded.
+    # Requirements of overlay packages that the interpreter meets with another version than asked and the wheel
+    # folder cannot meet either: kept, not shadowed (the interpreter's own builds win), and recorded.
     mismatches: list[str] = field(default_factory=list)
+    # Distributions whose interpreter version did not meet a requirement, replaced by the folder's wheel.
+    replaced: list[str] = field(default_factory=list)
 
 
 def probe(python: Path, overlay: Path | None = None, env: dict[str, str] | None = None) -> Probe:
@@ -113,8 +117,12 @@ def overlay_requirements(target: Path) -> list[Requirement]:
     return found
 
 
-def missing(requirements: list[Requirement], state: Probe) -> tuple[list[str], list[str]]:
-    """(requirements whose distribution is absent, requirements met by another version) for this interpreter."""
+def missing(requirements: list[Requirement], state: Probe,
+            wheels: Path | None = None) -> tuple[list[str], list[str]]:
+    """(requirements to install, requirements met by another version that stay so) for this interpreter.
+
+    To install: those whose distribution is absent, and those whose installed version does not meet them when
+    the wheel folder holds a version that does."""
     absent: dict[str, str] = {}
     mismatched: list[str] = []
     for req in requirements:
@@ -125,8 +133,29 @@ def missing(requirements: list[Requirement], state: Probe) -> tuple[list[str], l
         if have is None:
             absent.setdefault(name, f"{req.name}{req.specifier}")
         elif req.specifier and not req.specifier.contains(have, prereleases=True):
-            mismatched.append(f"{req} (the interpreter has {have})")
+            if wheels is not None and folder_meets(wheels, req):
+                absent[name] = f"{req.name}{req.specifier}"
+            else:
+                mismatched.append(f"{req} (the interpreter has {have})")
     return sorted(absent.values()), sorted(set(mismatched))
+
+
+def folder_meets(wheels: Path, req: Requirement) -> bool:
+    """Whether the wheel folder holds a wheel of `req`'s distribution in a version `req` accepts."""
+    name = canonicalize_name(req.name)
+    for path in wheels.glob("*.whl"):
+        try:
+            wheel_name, version, _, _ = parse_wheel_filename(path.name)
+        except InvalidWheelFilename:
+            continue
+        if wheel_name == name and req.specifier.contains(version, prereleases=True):
+            return True
+    return False
+
+
+def _to_install(wanted: list[str], state: Probe, wheels: Path) -> list[str]:
+    """The requested requirements the interpreter (with the overlay) lacks or holds in a version they refuse."""
+    return missing([Requirement(w) for w in wanted], state, wheels)[0]
 
 
 def install(python: Path, wheels: Path, target: Path, requirements: list[str], log: Any = None) -> OverlayResult:
@@ -138,13 +167,15 @@ def install(python: Path, wheels: Path, target: Path, requirements: list[str], l
     wanted = list(requirements)
     state = probe(python, target)
     for _ in range(MAX_ROUNDS):
-        wanted = [w for w in wanted if canonicalize_name(Requirement(w).name) not in state.packages]
+        wanted = _to_install(wanted, state, wheels)
         if not wanted:
             break
+        result.replaced += [f"{w} (the interpreter has {state.packages[canonicalize_name(Requirement(w).name)]})"
+                            for w in wanted if canonicalize_name(Requirement(w).name) in state.packages]
         _install_round(python, wheels, target, wanted, state.pip, log)
         result.installed += wanted
         state = probe(python, target)
-        wanted, result.mismatches = missing(overlay_requirements(target), state)
+        wanted, result.mismatches = missing(overlay_requirements(target), state, wheels)
     else:
         raise OverlayError(f"requirements still missing after {MAX_ROUNDS} rounds: {', '.join(wanted)}")
     return result
@@ -194,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"overlay: error: {exc}", file=sys.stderr)
         return 2
     print(f"overlay {args.target}: installed {', '.join(result.installed) or 'nothing (all present)'}")
+    for line in result.replaced:
+        print(f"overlay: the wheel folder's version comes first: {line}")
     for line in result.mismatches:
         print(f"overlay: kept the interpreter's version: {line}")
     return 0

@@ -111,6 +111,9 @@ class HostInfo(_Model):
     memory_gb: float | None = None
     gpus: list[dict[str, Any]] = Field(default_factory=list)
     device: str = "cpu"
+    # Where the framework says the model ran (workloads/harness.py framework_device): kind gpu/cpu/unknown,
+    # the first weight's device, the accelerators it sees. None when the cell never got that far.
+    framework_device: dict[str, Any] | None = None
     load_average: list[float] = Field(default_factory=list)  # 1/5/15-minute load just before the cell started
 
 
@@ -148,7 +151,7 @@ class CellResult(_Model):
     host: HostInfo = Field(default_factory=HostInfo)
     monitor: dict[str, Any] | None = None
     limits: LimitsInfo | None = None
-    energy: dict[str, Any] | None = None  # joules per epoch / per sample (orchestrator/energy.py)
+    energy: dict[str, Any] | None = None  # joules per epoch / per sample (orchestrator/measure/energy.py)
     cost: dict[str, Any] | None = None  # $ per epoch / per run from the machine's price (orchestrator/cost.py)
     error: ErrorInfo | None = None
 

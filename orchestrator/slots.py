@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,15 @@ class Slot:
         return f"gpu{self.gpu}" if self.gpu is not None else f"cpu-slot{self.index}"
 
     def env(self) -> dict[str, str]:
-        """Variables a cell's process gets in this slot (the GPU it may use)."""
+        """Variables a cell's process gets in this slot: the GPU it may use, numbered as NVML numbers it.
+
+        CUDA's default order is fastest first; NVML's (the monitor's, the slots') is by PCI bus. PCI_BUS_ID
+        makes CUDA index i the board NVML monitors as index i.
+        """
         env = dict(self.extra_env)
         if self.gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(self.gpu)
+            env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         return env
 
 
@@ -43,11 +50,18 @@ def usable_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def gpu_count() -> tuple[int, str]:
-    """Number of NVIDIA GPUs seen through NVML, and a note when there are none ("no GPU (...)")."""
-    from orchestrator.gpus import probe_gpus
+def gpu_count(environ: Mapping[str, str] | None = None, module: ModuleType | None = None) -> tuple[int, str]:
+    """Number of NVIDIA GPUs seen through NVML, and a note when there are none ("no GPU (...)").
 
-    probe = probe_gpus()
+    An empty CUDA_VISIBLE_DEVICES (or "none", "-1") in the orchestrator's own environment means no GPU: a run
+    started that way (the GPU check's dry run) stays on the CPU even on a GPU machine.
+    """
+    from orchestrator.measure.gpus import probe_gpus
+    from orchestrator.measure.monitor import assigned_gpus
+
+    if assigned_gpus(os.environ if environ is None else environ) == []:
+        return 0, "no GPU (CUDA_VISIBLE_DEVICES hides them all)"
+    probe = probe_gpus(module)
     return len(probe.gpus), ("" if probe.gpus else probe.summary)
 
 

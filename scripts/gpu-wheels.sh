@@ -5,14 +5,15 @@
 # Usage: bash scripts/gpu-wheels.sh DIR [PYTHON_VERSION] [SKIP...]
 #   PYTHON_VERSION  the GPU machine's Python, MAJOR.MINOR (default 3.12)
 #   SKIP            distributions not to fetch because the GPU machine's Python holds them
-#                   (default: numpy ml_dtypes h5py, which CUDA builds of JAX and deep-learning images carry)
+#                   (default: numpy ml_dtypes, which CUDA builds of JAX carry and which are never shadowed)
+# The folder must fit the device tool's carry (64 MiB with the data): scripts/gpu-rehearsal.sh checks it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?usage: bash scripts/gpu-wheels.sh DIR [PYTHON_VERSION] [SKIP...]}
 version=${2:-3.12}
 shift $(( $# < 2 ? $# : 2 ))
 skip=("$@")
-[ ${#skip[@]} -gt 0 ] || skip=(numpy ml_dtypes h5py)
+[ ${#skip[@]} -gt 0 ] || skip=(numpy ml_dtypes)
 python=".venv/bin/python"
 [ -x "$python" ] || python=python3
 keras=$("$python" -c 'import yaml; print(yaml.safe_load(open("matrix.yaml"))["environments"]["keras3-jax"]["keras"])')
@@ -22,7 +23,8 @@ for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manyl
   platforms+=(--platform "$p")
 done
 "$python" -m pip download --quiet --only-binary=:all: --python-version "$version" --implementation cp \
-  "${platforms[@]}" --dest "$dir" "keras==$keras" "pydantic>=2.5" "pyyaml>=6" "nvidia-ml-py>=12" "psutil>=5.9"
+  "${platforms[@]}" --dest "$dir" "keras==$keras" "pydantic>=2.5" "typing_extensions>=4.14" "pyyaml>=6" \
+  "nvidia-ml-py>=12" "psutil>=5.9" "rich>=13" "matplotlib>=3.7" "packaging>=22"
 for name in "${skip[@]}"; do
   rm -f "$dir/$name"-*.whl
 done

@@ -24,13 +24,30 @@ def gpu_of(result: CellResult) -> dict:
     return used[0] if used else {}
 
 
+def framework_says(result: CellResult) -> str:
+    """Where the framework says the model ran (the harness's device record), in a few words."""
+    found = result.host.framework_device or {}
+    where = found.get("weight_device") or found.get("default_device")
+    return f"{found.get('kind') or 'not recorded'}" + (f" ({where})" if where else "")
+
+
 def device(result: CellResult) -> str:
-    """Where the cell ran: NVML saw its process on a GPU, or (PID namespaces hide it) the GPU was busy meanwhile."""
+    """Where the cell ran. On a GPU only when the framework says so (its device record) and NVML agrees: it saw
+    the cell's process on a GPU, or (PID namespaces hide it) the GPU was busy meanwhile."""
+    framework = (result.host.framework_device or {}).get("kind")
+    if framework != "gpu":
+        return f"{result.host.device if result.host.device == 'cpu' else 'not the GPU'}; framework: " \
+               f"{framework_says(result)}"
     if result.host.device.startswith("gpu"):
         return result.host.device
     if (gpu_of(result).get("util_max_percent") or 0) > 0:
         return "gpu (busy during the cell; NVML did not list its process)"
-    return result.host.device
+    return f"framework on {framework_says(result)}, but NVML saw no use of the GPU"
+
+
+def joules(value: float | None) -> str:
+    """J per epoch; exactly 0 is a counter that did not step during the epochs, not a measured zero."""
+    return "< counter resolution" if value == 0 else fmt(value)
 
 
 def table(results: list[CellResult]) -> list[str]:
@@ -49,7 +66,7 @@ def table(results: list[CellResult]) -> list[str]:
             f"{r.environment.backend} {r.environment.framework_version or '?'}, keras {r.environment.keras_version} | "
             f"{fmt(r.timings.steady_state_s)} | {fmt(r.timings.first_epoch_s)} | {fmt(gpu.get('util_mean_percent'))} | "
             f"{fmt(gpu.get('memory_used_max_mb'), '{:.0f}')} | {fmt(gpu.get('power_mean_w'), '{:.0f}')} | "
-            f"{fmt(ge.get('steady_j_per_epoch'))} | {fmt(ge.get('steady_j_per_sample'))} | {how} | "
+            f"{joules(ge.get('steady_j_per_epoch'))} | {joules(ge.get('steady_j_per_sample'))} | {how} | "
             f"{fmt(ce.get('steady_j_per_epoch')) if ce.get('available') else 'unavailable'} | "
             f"{fmt((r.cost or {}).get('per_epoch'), '{:.2g}')} |")
     return lines
@@ -62,11 +79,13 @@ def problems(results: list[CellResult], mode: str) -> list[str]:
         if r.status != "ok":
             found.append(f"{r.cell_id}: {r.status} ({r.reason})")
         elif mode == "gpu" and not device(r).startswith("gpu"):
-            found.append(f"{r.cell_id}: ran on {r.host.device}, not on a GPU")
-        elif mode == "gpu" and not ge.get("steady_j_per_epoch"):
+            found.append(f"{r.cell_id}: ran on {device(r)}, not on a GPU")
+        elif mode == "gpu" and ge.get("steady_j_per_epoch") is None:
             found.append(f"{r.cell_id}: no joules per epoch, neither from the energy counter nor from power ({ge})")
         elif mode == "cpu" and (r.host.device != "cpu" or ge.get("available") is not False):
             found.append(f"{r.cell_id}: the dry run should be on the CPU with no GPU energy ({r.host.device}, {ge})")
+        elif mode == "cpu" and (r.host.framework_device or {}).get("kind") != "cpu":
+            found.append(f"{r.cell_id}: the dry run's framework should be on the CPU ({framework_says(r)})")
     return found
 
 
@@ -75,7 +94,10 @@ def warnings(results: list[CellResult], mode: str) -> list[str]:
     found = []
     for r in results:
         ge = (r.energy or {}).get("gpu") or {}
-        if mode == "gpu" and ge.get("steady_j_per_epoch") and ge.get("method") != "counter":
+        if mode == "gpu" and ge.get("steady_j_per_epoch") == 0:
+            found.append(f"{r.cell_id}: 0 J per steady epoch: below the energy counter's resolution (epochs too "
+                         "short for the counter's steps; more epochs or samples per epoch give a figure)")
+        elif mode == "gpu" and ge.get("steady_j_per_epoch") and ge.get("method") != "counter":
             found.append(f"{r.cell_id}: joules from {ge.get('method')} (an estimate), not NVML's energy counter "
                          "(this GPU, driver or sandbox does not report it)")
         if mode == "gpu" and ge.get("valid") is not True:

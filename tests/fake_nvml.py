@@ -1,6 +1,6 @@
 """A stand-in for nvidia-ml-py (module `pynvml`) for tests on machines without a GPU.
 
-No NVML fake exists on PyPI; this one answers the calls orchestrator/monitor.py makes, with two GPUs.
+No NVML fake exists on PyPI; this one answers the calls orchestrator/measure/monitor.py makes, with two GPUs.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from rich.console import Console
 from orchestrator.commands._common import make_runtime
 from orchestrator.environments.layout import EnvPaths
 from orchestrator.errors import ConfigError
-from orchestrator.gpus import Gpu, GpuProbe, probe_gpus
+from orchestrator.measure.gpus import Gpu, GpuProbe, probe_gpus
 from orchestrator.images import KERAS3, LEGACY, gpu_fit, make_recipe
 from orchestrator.matrix import expand, load_matrix
 from orchestrator.results import RunDir

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from fake_nvml import fake_pynvml, steady_counter
-from orchestrator import energy
+from orchestrator.measure import energy
 from orchestrator.cost import cell_cost
-from orchestrator.energy import EnergySeries, GpuFacts
+from orchestrator.measure.energy import EnergySeries, GpuFacts
 from orchestrator.matrix import Price
-from orchestrator.monitor import CellMonitor
-from orchestrator.results import CellResult, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo
+from orchestrator.measure.monitor import CellMonitor
+from orchestrator.results import (CellResult, EnvironmentInfo, EpochMetrics, HostInfo, Metrics, Threads, Timings,
+                                  WorkloadInfo)
 
 
 def series(ts: list[float], counter: list[float | None], power: list[float | None]) -> EnergySeries:
@@ -273,7 +274,8 @@ def test_gpu_check_figures_and_checks_in_gpu_mode(tmp_path: Path, repo: Path) ->
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.2)"])
     mon = CellMonitor(None, hz=20, gpus=["1"], nvml_module=fake_pynvml({1: [proc.pid]}, [], steady_counter(400.0)))
     _, per_epoch = timed_epochs(mon, proc, 0.6)
-    on_gpu = mon.apply(result_with(per_epoch, 0.6, 2.2, 1000.0 / 0.6))
+    framework = HostInfo(framework_device={"backend": "torch", "kind": "gpu", "weight_device": "cuda:0"})
+    on_gpu = mon.apply(result_with(per_epoch, 0.6, 2.2, 1000.0 / 0.6).model_copy(update={"host": framework}))
     run = RunDir(tmp_path, "gpu")
     run.write_cell(on_gpu)
 
@@ -287,4 +289,5 @@ def test_gpu_check_figures_and_checks_in_gpu_mode(tmp_path: Path, repo: Path) ->
     assert "NVIDIA H100 (12288 MiB" in ok.stdout
     run.write_cell(result_with(per_epoch, 0.6, 2.2, None).model_copy(update={"cell_id": "cpu__w__p__r0"}))
     bad = check()
-    assert bad.returncode == 1 and "CHECK FAILED: cpu__w__p__r0: ran on cpu, not on a GPU" in bad.stdout
+    assert bad.returncode == 1 and "CHECK FAILED: cpu__w__p__r0: ran on cpu; framework: not recorded, not on a " \
+                                   "GPU" in bad.stdout

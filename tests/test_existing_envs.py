@@ -121,19 +121,27 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     proc = subprocess.run(
         ["bash", str(repo / "scripts" / "gpu-check-offline.sh"), "--dry-run", "--python", sys.executable,
          "--torch-python", str(torch_interpreter), "--jax-python", str(jax_without_keras),
-         "--wheels", str(keras_wheels), "--data-dir", str(data_dir), "--results", str(tmp_path / "check"),
+         "--wheels", str(keras_wheels), "--data-dir", str(data_dir), "--out", str(tmp_path / "check"),
+         "--work", str(tmp_path / "work"),
          "--price-per-hour", "0.9"],
         capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert "gpu-check-offline: OK (cpu" in proc.stdout
-    table = (tmp_path / "check" / "dry-run" / "gpu-results.md").read_text()
+    table = (tmp_path / "check" / "gpu-results.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| keras3-")]
-    assert len(rows) == 2 and all("| mnist_mlp | ok | cpu |" in row for row in rows), table
+    assert len(rows) == 2 and all("| mnist_mlp | ok | cpu; framework: cpu (" in row for row in rows), table
     assert "no GPU" in table and "CHECK FAILED" not in table
     assert (tmp_path / "check" / "dry-run" / "report" / "report.html").is_file()
-    cells, envs = tmp_path / "check" / "dry-run" / "cells", tmp_path / "check" / "cache" / "envs"
+    cells, envs = tmp_path / "check" / "dry-run" / "cells", tmp_path / "work" / "cache" / "envs"
     torch = read_cell(cells / "keras3-torch__mnist_mlp__gpu-dry__r0.json")
     jax = read_cell(cells / "keras3-jax__mnist_mlp__gpu-dry__r0.json")
+    # Where the frameworks say the models ran (the harness's device record): the CPU, checked first in seconds.
+    assert torch.host.framework_device["kind"] == "cpu" and torch.host.framework_device["weight_device"] == "cpu"
+    assert torch.host.framework_device["cuda_available"] is False
+    assert jax.host.framework_device["kind"] == "cpu" and jax.host.framework_device["default_device"] == "cpu"
+    devices = json.loads((tmp_path / "check" / "devices.json").read_text())
+    assert devices["want"] == "cpu" and devices["torch"]["kind"] == devices["jax"]["kind"] == "cpu"
+    assert "gpu-check-offline: OK (cpu" in (tmp_path / "check" / "gpu-check.log").read_text()
     # Nothing was installed or changed in either interpreter; no virtualenv was made.
     assert {python: site_snapshot(python) for python in before} == before
     assert not (envs / "keras3-torch" / "venv").exists() and not (envs / "keras3-jax" / "venv").exists()
@@ -152,13 +160,13 @@ def test_gpu_check_dry_run_on_cpu_devices(repo: Path, data_dir: Path, torch_inte
     # A second prepare reuses the overlay (same interpreter, wheels and Keras) and gives the same hash.
     loaded = load_matrix(tmp_path / "check" / "matrix.yaml").model_copy(update={"wheels": keras_wheels})
     said: list[str] = []
-    again = prepare_existing(loaded, "keras3-jax", tmp_path / "check" / "cache", said.append)
+    again = prepare_existing(loaded, "keras3-jax", tmp_path / "work" / "cache", said.append)
     assert again.paths.overlay == overlay and again.paths.python == jax_without_keras
     assert again.env_hash == jax.environment.env_hash and not any("installing" in line for line in said)
     # Without the wheel folder, the overlay made from it still serves (nothing to install).
     said.clear()
     plain = prepare_existing(load_matrix(tmp_path / "check" / "matrix.yaml"), "keras3-jax",
-                             tmp_path / "check" / "cache", said.append)
+                             tmp_path / "work" / "cache", said.append)
     assert plain.paths.overlay == overlay and any("the overlay made earlier" in line for line in said)
     # Energy (no GPU: said so; RAPL read or its absence explained), cost from the price, epochs' wall times.
     for result in (torch, jax):

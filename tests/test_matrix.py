@@ -186,7 +186,7 @@ def environment_table_text(loaded: LoadedMatrix) -> str:
     from rich.console import Console
 
     from orchestrator.commands.doctor import environment_table
-    from orchestrator.gpus import GpuProbe
+    from orchestrator.measure.gpus import GpuProbe
 
     console = Console(width=400, record=True)
     console.print(environment_table(loaded, GpuProbe()))  # no GPU

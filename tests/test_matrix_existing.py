@@ -74,7 +74,7 @@ def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tm
     from rich.console import Console
 
     from orchestrator.commands.doctor import environment_table
-    from orchestrator.gpus import GpuProbe
+    from orchestrator.measure.gpus import GpuProbe
     from orchestrator.runtimes.ray import make_bundle, unpack_bundle
 
     (tmp_path / "requirements").mkdir()

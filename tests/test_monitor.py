@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fake_nvml import fake_pynvml
-from orchestrator import monitor as monitor_mod
-from orchestrator.monitor import CellMonitor, Nvml, assigned_gpus
+from orchestrator.measure import monitor as monitor_mod
+from orchestrator.measure.monitor import CellMonitor, Nvml, assigned_gpus
 from orchestrator.results import CellResult, EnvironmentInfo, HostInfo, Threads, WorkloadInfo
 
 # A parent that holds ~120 MiB and keeps one core busy, with a child that does the same, for ~1.5 s.
@@ -72,7 +72,8 @@ def test_fake_gpus_and_a_real_process_tree(tmp_path: Path) -> None:
     proc.wait()
     tree_cpu_s = children_cpu_s() - cpu_before  # what the kernel says the tree used (the parent waited its child)
     summary = mon.stop()
-    result = mon.apply(blank_result())
+    framework = {"backend": "jax", "kind": "gpu", "default_device": "gpu"}  # the harness's device record
+    result = mon.apply(blank_result().model_copy(update={"host": HostInfo(hostname="h", framework_device=framework)}))
 
     assert calls == ["init", "shutdown"]
     assert 0 < summary["self_cpu_s"] < 0.5 * summary["duration_s"]  # the sampler's own cost is recorded
@@ -190,8 +191,8 @@ def test_a_sampling_failure_ends_sampling_but_not_the_cell(tmp_path: Path) -> No
 
 
 def test_the_machine_probe_reads_gpus_through_the_monitors_nvml_layer() -> None:
-    """One NVML layer (orchestrator/gpus.py): the probe behind slots and doctor sees what the monitor sees."""
-    from orchestrator.gpus import probe_gpus
+    """One NVML layer (orchestrator/measure/gpus.py): the probe behind slots and doctor sees what the monitor sees."""
+    from orchestrator.measure.gpus import probe_gpus
 
     calls: list[str] = []
     probe = probe_gpus(fake_pynvml({}, calls))

@@ -16,7 +16,7 @@ import pytest
 from fake_nvml import fake_pynvml
 from headless_chromium import Chromium
 from orchestrator.cli import main
-from orchestrator.monitor import CellMonitor
+from orchestrator.measure.monitor import CellMonitor
 from orchestrator.results import RunDir, load_cells
 
 pytestmark = pytest.mark.integration

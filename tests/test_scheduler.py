@@ -24,7 +24,7 @@ def test_cpu_only_machine_runs_one_cell_at_a_time_unless_asked() -> None:
 def test_one_slot_per_gpu_with_its_own_cores() -> None:
     slots = plan_slots(None, gpus=2, cpus=[0, 1, 2, 3, 4, 5])
     assert [(s.name, s.gpu, s.cpus) for s in slots] == [("gpu0", 0, (0, 1, 2)), ("gpu1", 1, (3, 4, 5))]
-    assert slots[1].env() == {"CUDA_VISIBLE_DEVICES": "1"}
+    assert slots[1].env() == {"CUDA_VISIBLE_DEVICES": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
     assert len(plan_slots(1, gpus=2, cpus=[0, 1])) == 1  # `slots` caps the GPUs used
 
 

@@ -159,6 +159,7 @@ def run(spec, events):
     if "train" not in spec.get("capabilities", ["train"]):
         # Inference on the freshly built model first, then say why training is unsupported.
         run_inference(spec, events, workload, model, data, trained=False)
+        events.write("device", framework=framework_device(compat.backend_name(), model))
         raise Unsupported(training_unsupported_reason(spec, compat, model, data))
     compiled = compat.make_functions(model)
     if compiled is not None:  # Keras 1/2 build (Theano: compile to C) the train/test functions before fit
@@ -173,6 +174,7 @@ def run(spec, events):
                    validation_data=(data["x_test"], data["y_test"]), callbacks=[timer])
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": train_samples_per_epoch(spec, data)}
     events.write("fit", **totals)
+    events.write("device", framework=framework_device(compat.backend_name(), model))
 
     t0 = time.perf_counter()
     evaluate = getattr(workload, "evaluate", None)
@@ -181,6 +183,89 @@ def run(spec, events):
     events.write("evaluate", metrics=metrics, seconds=time.perf_counter() - t0)
     run_inference(spec, events, workload, model, data, trained=True)
     events.write("end", **totals)
+
+
+def framework_device(backend, model=None):
+    """Where the framework says the model ran: its first weight's device and the accelerators it sees.
+
+    kind is "gpu", "cpu" or "unknown" (a backend that does not say). Never raises: a probe that fails is
+    recorded with its error, so the result still says what is known.
+    """
+    probes = {"torch": _torch_devices, "jax": _jax_devices, "tensorflow": _tf_devices,
+              "theano": _theano_devices, "cntk": _cntk_devices, "mxnet": _mxnet_devices}
+    found = {"backend": backend}
+    try:
+        found.update(probes.get(backend, lambda: {})())
+    except Exception as exc:  # an old or odd build: say so instead of failing the cell
+        found["error"] = "%s: %s" % (type(exc).__name__, exc)
+    weight = _first_weight_device(model)
+    if weight is not None:
+        found["weight_device"] = weight
+    found["kind"] = _device_kind(weight if weight is not None else found.get("default_device"))
+    return found
+
+
+def _device_kind(text):
+    text = str(text or "").lower()
+    if "cuda" in text or "gpu" in text:
+        return "gpu"
+    if "cpu" in text:
+        return "cpu"
+    return "unknown"
+
+
+def _first_weight_device(model):
+    """The device of the model's first weight as the framework names it (None when it does not say)."""
+    try:
+        value = model.weights[0]
+        inner = getattr(value, "value", None)  # Keras 3 variables wrap the backend's array (tf.Variable.value
+        if inner is not None and not callable(inner):  # is a method: the variable itself has the device)
+            value = inner
+        if callable(getattr(value, "devices", None)):  # a JAX array
+            return ",".join(sorted(str(d) for d in value.devices()))
+        device = getattr(value, "device", None)
+        return None if device in (None, "") else str(device)
+    except Exception:
+        return None
+
+
+def _torch_devices():
+    import torch
+    cuda = torch.cuda.is_available()
+    return {"cuda_available": cuda, "default_device": "cuda" if cuda else "cpu",
+            "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []}
+
+
+def _jax_devices():
+    import jax
+    return {"default_device": jax.default_backend(), "devices": [str(d) for d in jax.devices()]}
+
+
+def _tf_devices():
+    import tensorflow as tf
+    if hasattr(tf, "config") and hasattr(tf.config, "list_physical_devices"):
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    else:  # TF 1.x
+        from tensorflow.python.client import device_lib
+        gpus = [d.name for d in device_lib.list_local_devices() if d.device_type == "GPU"]
+    return {"visible_gpus": gpus, "default_device": "gpu" if gpus else "cpu"}
+
+
+def _theano_devices():
+    import theano
+    return {"default_device": str(theano.config.device)}
+
+
+def _cntk_devices():
+    import cntk
+    kind = cntk.device.use_default_device().type()  # DeviceKind: 0 = CPU, 1 = GPU
+    return {"default_device": {0: "cpu", 1: "gpu"}.get(int(kind), str(kind))}
+
+
+def _mxnet_devices():
+    import mxnet
+    gpus = mxnet.context.num_gpus() if hasattr(mxnet.context, "num_gpus") else 0
+    return {"default_device": "gpu" if gpus else "cpu", "visible_gpus": gpus}
 
 
 def run_inference(spec, events, workload, model, data, trained):

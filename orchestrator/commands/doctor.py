@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.errors import ConfigError, InterpreterNotFound
-from orchestrator.gpus import GpuProbe, probe_gpus
+from orchestrator.measure.gpus import GpuProbe, probe_gpus
 from orchestrator.images import Recipe, gpu_fit, make_recipe
 from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.matrix import LoadedMatrix, load_matrix

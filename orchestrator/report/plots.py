@@ -17,7 +17,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
-from orchestrator.monitor import read_series
+from orchestrator.measure.monitor import read_series
 
 from orchestrator.report import article
 from orchestrator.report.verdict import VerdictReport, k80_ratio

@@ -19,7 +19,7 @@ from orchestrator.cell_process import HarnessOutcome, Limits
 from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
 from orchestrator.host import host_now
 from orchestrator.matrix import Cell, LoadedMatrix
-from orchestrator.monitor import CellMonitor
+from orchestrator.measure.monitor import CellMonitor
 from orchestrator.prepared import Prepared, RunContext
 from orchestrator.results import CellResult, HostInfo, write_json_atomic
 from orchestrator.slots import Slot, gpu_count, plan_slots

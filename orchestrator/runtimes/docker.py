@@ -34,7 +34,7 @@ from orchestrator.cell_process import HarnessOutcome, read_events, tail
 from orchestrator.cells import now_iso
 from orchestrator.environments.layout import EnvPaths, cell_process_env
 from orchestrator.errors import ConfigError, ContainerEngineError, EnvironmentBuildError, InfrastructureError
-from orchestrator.gpus import GpuProbe, probe_gpus
+from orchestrator.measure.gpus import GpuProbe, probe_gpus
 from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
 from orchestrator.matrix import Cell, LoadedMatrix
 from orchestrator.prepared import Prepared, RunContext

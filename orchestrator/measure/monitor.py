@@ -5,7 +5,7 @@ process starts (`watch(pid)`, which fits `run_process(on_start=...)`) until `sto
 of a CSV time series written beside the cell result; `stop()` returns the summary that goes into
 `CellResult.monitor`, and `apply()` adds the GPUs' model, driver and CUDA version to `CellResult.host` and the
 joules per epoch to `CellResult.energy` (the energy counter, power and RAPL readings are kept in memory for
-that: orchestrator/energy.py).
+that: orchestrator/measure/energy.py).
 
 Without a GPU (no NVML library, no driver, no device) the monitor says "no GPU" once per process and
 records CPU metrics only. The hook knows nothing about how the cell runs: any runtime that has a PID of the
@@ -24,8 +24,9 @@ from typing import Any, Callable, Mapping
 
 import psutil
 
-from orchestrator import energy
-from orchestrator.gpus import Nvml, NvmlDevice
+from orchestrator.measure import energy
+from orchestrator.measure.gpus import Nvml, NvmlDevice
+from orchestrator.measure.process_tree import ProcessTree, descends_from
 from orchestrator.results import CellResult
 
 DEFAULT_HZ = 10.0
@@ -61,50 +62,6 @@ def assigned_gpus(env: Mapping[str, str]) -> list[str] | None:
                 return []
             return items
     return None
-
-
-class ProcessTree:
-    """CPU use and resident memory of a process and all its descendants, summed."""
-
-    def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self.procs: dict[int, psutil.Process] = {pid: self.root}
-        self.last_cpu: dict[int, float] = {}
-        self.last_time: float | None = None
-
-    def refresh(self) -> None:
-        try:
-            children = self.root.children(recursive=True)
-        except psutil.Error:
-            children = []
-        alive = {self.root.pid: self.root}
-        for child in children:
-            alive[child.pid] = self.procs.get(child.pid, child)
-        self.procs = alive
-
-    @property
-    def pids(self) -> set[int]:
-        return set(self.procs)
-
-    def sample(self, now: float) -> tuple[float | None, float, int]:
-        """(CPU % over the last interval, in % of one core; RSS in MiB; live processes)."""
-        cpu_now: dict[int, float] = {}
-        rss = 0
-        for pid, proc in list(self.procs.items()):
-            try:
-                with proc.oneshot():
-                    times = proc.cpu_times()
-                    rss += proc.memory_info().rss
-                cpu_now[pid] = times.user + times.system
-            except psutil.Error:
-                self.procs.pop(pid, None)
-        percent = None
-        if self.last_time is not None and now > self.last_time:
-            # A process first seen now counts from now on (its earlier CPU time would make a false spike).
-            used = sum(t - self.last_cpu.get(pid, t) for pid, t in cpu_now.items())
-            percent = max(0.0, 100.0 * used / (now - self.last_time))
-        self.last_cpu, self.last_time = cpu_now, now
-        return percent, rss / 2**20, len(cpu_now)
 
 
 class CellMonitor:
@@ -156,14 +113,18 @@ class CellMonitor:
                 self.tree = ProcessTree(pid)
             except psutil.Error:
                 self.tree = None
-        if self.series_path is not None:
-            self.series_path.parent.mkdir(parents=True, exist_ok=True)
-            self._series = open(self.series_path, "w", newline="")
-            self._writer = csv.writer(self._series)
-            self._writer.writerow(self._columns)
+        self._open_series()
         self._started, self._started_unix = time.perf_counter(), time.time()
         self._thread = threading.Thread(target=self._loop, name="cell-monitor", daemon=True)
         self._thread.start()
+
+    def _open_series(self) -> None:
+        if self.series_path is None:
+            return
+        self.series_path.parent.mkdir(parents=True, exist_ok=True)
+        self._series = open(self.series_path, "w", newline="")
+        self._writer = csv.writer(self._series)
+        self._writer.writerow(self._columns)
 
     def _loop(self) -> None:
         start = time.thread_time()
@@ -203,7 +164,7 @@ class CellMonitor:
             for pid in pids - tree.pids:
                 if not psutil.pid_exists(pid):
                     gpu.foreign_pids.add(pid)
-                elif not _descends_from(pid, tree.root.pid):
+                elif not descends_from(pid, tree.root.pid):
                     gpu.other_pids.add(pid)
 
     def _sample(self, now: float) -> list[float | None]:
@@ -245,7 +206,6 @@ class CellMonitor:
         return self._acc[self._columns.index(name)]
 
     def _summarise(self) -> dict[str, Any]:
-        cpu, rss = self._col("cpu_percent"), self._col("rss_mb")
         return {
             "hz": self.hz,
             "samples": self._col("t_s").count,
@@ -253,17 +213,21 @@ class CellMonitor:
             "series_file": self.series_path.name if self.series_path else None,
             "gpu_available": self.nvml.available,
             "gpu_note": None if self.nvml.available else f"no GPU: {self.nvml.reason}",
-            "cpu": {
-                "mean_percent": _round(cpu.mean),
-                "max_percent": _round(cpu.max),
-                "peak_rss_mb": _round(rss.max),
-                "mean_rss_mb": _round(rss.mean),
-                "max_processes": int(self._col("processes").max or 0) or None,
-            },
+            "cpu": self._cpu_summary(),
             "gpus": [self._gpu_summary(gpu) for gpu in self.nvml.gpus],
             "self_cpu_s": _round(self._self_cpu_s, 4),
             "started_unix": round(self._started_unix, 3),  # wall clock of t_s = 0 in the series
             "error": self._error,
+        }
+
+    def _cpu_summary(self) -> dict[str, Any]:
+        cpu, rss = self._col("cpu_percent"), self._col("rss_mb")
+        return {
+            "mean_percent": _round(cpu.mean),
+            "max_percent": _round(cpu.max),
+            "peak_rss_mb": _round(rss.max),
+            "mean_rss_mb": _round(rss.mean),
+            "max_processes": int(self._col("processes").max or 0) or None,
         }
 
     def _gpu_summary(self, gpu: NvmlDevice) -> dict[str, Any]:
@@ -288,30 +252,29 @@ class CellMonitor:
         summary = self.stop()
         update: dict[str, Any] = {"monitor": summary, "energy": self.cell_energy(result)}
         if self.nvml.gpus:
-            used = [g.index for g in self.nvml.gpus if g.used_by_cell]
-            host = result.host.model_copy(update={
+            update["host"] = result.host.model_copy(update={
                 "gpus": [dict(g.info, used_by_cell=g.used_by_cell) for g in self.nvml.gpus],
-                "device": "gpu:" + ",".join(str(i) for i in used) if used else result.host.device,
+                "device": self._device(result),
             })
-            update["host"] = host
         return result.model_copy(update=update)
 
+    def _device(self, result: CellResult) -> str:
+        """"gpu:N" only when NVML saw the cell's process on GPU N and the framework says the model ran on a GPU
+        (a CPU build of a framework in a process NVML lists, e.g. for its CUDA context, is not on the GPU)."""
+        used = [g.index for g in self.nvml.gpus if g.used_by_cell]
+        framework = (result.host.framework_device or {}).get("kind")
+        if used and framework == "gpu":
+            return "gpu:" + ",".join(str(i) for i in used)
+        return result.host.device
+
     def cell_energy(self, result: CellResult) -> dict[str, Any]:
-        """Joules per epoch and per sample (orchestrator/energy.py) from this monitor's readings."""
+        """Joules per epoch and per sample (orchestrator/measure/energy.py) from this monitor's readings."""
         facts = [energy.GpuFacts(g.index, g.used_by_cell, sorted(g.other_pids), sorted(g.foreign_pids))
                  for g in self.nvml.gpus]
         t = result.timings
         samples = t.samples_per_s * t.steady_state_s if t.samples_per_s and t.steady_state_s else None
         return energy.cell_energy(self.energy, facts, result.metrics.per_epoch, self._started_unix, samples,
                                   self.nvml.reason)
-
-
-def _descends_from(pid: int, root: int) -> bool:
-    """Whether a process is (still) a descendant of `root` (a child the last tree refresh had not seen yet)."""
-    try:
-        return any(parent.pid == root for parent in psutil.Process(pid).parents())
-    except psutil.Error:
-        return False
 
 
 class _Running:
