@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from fake_nvml import fake_pynvml, steady_counter
-from orchestrator.environments import EnvPaths, cell_process_env
+from orchestrator.environments.layout import EnvPaths, cell_process_env
 from orchestrator.matrix import load_matrix
 from orchestrator.measure.monitor import CellMonitor
 from orchestrator.results import (CellResult, EnvironmentInfo, EpochMetrics, HostInfo, Metrics, RunDir, Threads,
