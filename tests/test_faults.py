@@ -349,7 +349,7 @@ def test_data_folder_vanishing_mid_run(matrix: Path, env_cache: Path, tmp_path: 
     data.rename(tmp_path / "data-away")
     out = finish(proc)
     assert proc.returncode == EXIT_FAULT, out
-    assert f"data directory {data} vanished" in out
+    assert f"data directory {data}: vanished during the run" in out
     failed = read_cell(run / "cells" / f"{second}.json")
     assert failed.status == "failed" and "probe.txt" in failed.error.message + failed.error.log_tail
     kept = valid_ok(run)
