@@ -190,6 +190,10 @@ def test_full_disk_mid_run_stops_cleanly_then_resume_finishes(matrix: Path, env_
     assert_all_json_complete(run)
     assert_no_empty_files(run)
     assert not harness_processes(run)
+    still_full = subprocess.run([sys.executable, "-m", "orchestrator.cli",
+                                 *shlex.split(line(out, "orchestrate run "))[1:]], capture_output=True, text=True)
+    assert still_full.returncode == 2  # a full disk before a run starts is refused at once
+    assert "is not writable (No space left on device)" in still_full.stderr
 
     filler.unlink()
     assert_resumed(resume_with_printed_command(out), run, kept, 2)
@@ -336,7 +340,9 @@ def test_harness_killed_by_the_kernel_oom_killer(matrix: Path, env_cache: Path, 
     kept = valid_ok(run)
     assert list(kept) == [first]
     probe.write_text("ok")
-    assert_resumed(resume_with_printed_command(out), run, kept, 2)
+    done = subprocess.run([sys.executable, "-m", "orchestrator.cli", *args, "--resume"], capture_output=True,
+                          text=True, timeout=300)
+    assert_resumed(done, run, kept, 2)
 
 
 def test_data_folder_vanishing_mid_run(matrix: Path, env_cache: Path, tmp_path: Path) -> None:

@@ -81,7 +81,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
             raise ConfigError(f"--resume: no run {run_id!r} in {run_dir.path.parent} (no folder {run_dir.cells_dir})")
         run_dir.ensure_writable()
         run_dir.remove_temp_files()
-        owner.record()
         if moved:
             console.print(f"moved the earlier results of run {run_id!r} to {moved} (nothing deleted)",
                           markup=False, highlight=False, soft_wrap=True)
@@ -90,6 +89,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             if not hasattr(runtime, "address"):
                 raise ConfigError(f"--address is for --runtime ray, not --runtime {args.runtime}")
             runtime.address = args.address  # type: ignore[attr-defined]
+        owner.record()  # once the run's options are all accepted
         try:
             return _run(args, console, loaded, runtime, run_dir, data)
         finally:
