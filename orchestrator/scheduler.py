@@ -237,12 +237,7 @@ class Scheduler:
         """
         prepared = self._prepare(cell.environment)
         if prepared is None:
-            if self.stop_launching.is_set():  # an interrupted build is not a broken environment
-                with self._locks_guard:
-                    self._broken.pop(cell.environment, None)
-                return None
-            exc, attempts = self._broken[cell.environment]
-            return self._failed(cell, exc, now_iso(), attempts)
+            return self._not_prepared(cell)
         ctx = replace(self.ctx, slot=slot, cancel=self.cancel)
         attempt = 0
         while True:
@@ -254,15 +249,27 @@ class Scheduler:
                 if attempt > self.retries or not self._pause_before_retry(cell.cell_id, exc, attempt):
                     return self._failed(cell, exc, started, attempt)
                 continue
-            except OSError as exc:
-                fault = as_write_fault(exc, self.ctx.run_dir, f"the files of {cell.cell_id}")
-                if fault:
-                    return fault
-                return self._failed(cell, exc, started, attempt, log_tail=traceback.format_exc()[-6000:])
             except Exception as exc:  # a bug in a runtime must not end the run: record it with its traceback
-                return self._failed(cell, exc, started, attempt, log_tail=traceback.format_exc()[-6000:])
+                return self._unexpected(cell, exc, started, attempt)
             # A runtime that retries by itself (Ray) reports its own attempts; add ours.
             return result.model_copy(update={"attempts": result.attempts + attempt - 1})
+
+    def _not_prepared(self, cell: Cell) -> CellResult | None:
+        """The cell of an environment that could not be prepared: failed, or not run if the run is stopping."""
+        if self.stop_launching.is_set():  # an interrupted build is not a broken environment
+            with self._locks_guard:
+                self._broken.pop(cell.environment, None)
+            return None
+        exc, attempts = self._broken[cell.environment]
+        return self._failed(cell, exc, now_iso(), attempts)
+
+    def _unexpected(self, cell: Cell, exc: Exception, started: str, attempt: int) -> CellResult | RunFault:
+        """A write fault (the cell's spec or log could not be written) stops the run; anything else is recorded
+        as the cell's failure with its traceback."""
+        fault = as_write_fault(exc, self.ctx.run_dir, f"the files of {cell.cell_id}")
+        if fault:
+            return fault
+        return self._failed(cell, exc, started, attempt, log_tail=traceback.format_exc()[-6000:])
 
     def _pause_before_retry(self, what: str, exc: Exception, attempt: int) -> bool:
         """Say why, wait a little longer each time; False when the run is being stopped meanwhile."""
