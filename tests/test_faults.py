@@ -36,8 +36,16 @@ PAIR = ("--profile", "pair", "--no-report")
 
 
 @pytest.fixture()
-def matrix(repo: Path) -> Path:
-    return repo / "tests" / "workloads" / "matrix.yaml"
+def matrix(repo: Path, tmp_path: Path) -> Path:
+    """The test workloads' matrix plus `readsdata` (kept out of the shared one: `--all` there means six cells)."""
+    here = repo / "tests" / "workloads"
+    text = (here / "matrix.yaml").read_text().replace("workloads_dir: .", f"workloads_dir: {here}")
+    text = text.replace("../../requirements/", f"{repo / 'requirements'}/").replace("\nworkloads:\n", (
+        "\nworkloads:\n  readsdata: {dataset: mnist, epochs: 2, batch_size: 16, "
+        "description: ok; reads --data-dir/probe.txt in each epoch}\n"))
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text)
+    return path
 
 
 def mount(*args: str) -> None:
