@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 LAYERS: list[tuple[str, set[str]]] = [
     ("facts", {"errors", "paths", "results", "host", "stats", "verdicts", "overlay", "workload_files", "measure",
                "store", "analysis"}),
-    ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost"}),
+    ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost", "rundir"}),
     ("cells", {"cell_process", "cells"}),
     ("runtimes", {"runtimes"}),
     ("scheduler", {"scheduler", "progress"}),

@@ -21,6 +21,8 @@ from orchestrator.matrix import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S, Lo
 from orchestrator.progress import RunProgress
 from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
+from orchestrator.rundir import RunOwnership, as_write_fault, prepare_reuse
+from orchestrator.rundir.report import stopped_by_fault
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
 from orchestrator.verdicts import Settings
@@ -45,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
     p.add_argument("--resume", action="store_true",
                    help="with --run-id: keep the run's valid ok results and run the other cells")
+    p.add_argument("--fresh", action="store_true",
+                   help="with --run-id of a run that has results: move them aside to RUN-ID.1/ (.2/...) and start over")
     p.add_argument("--slots", type=number("--slots", int, 1, MAX_SLOTS), default=None,
                    help="cells at once (default: one per GPU, or the matrix's `slots`, else 1 on a CPU-only machine)")
     p.add_argument("--address", type=host_port("--address"), default=None,
@@ -68,22 +72,30 @@ def run(args: argparse.Namespace, console: Console) -> int:
     loaded = with_run_options(load_matrix(args.matrix), args.wheels, args.price_per_hour)
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
+    if args.fresh and not args.run_id:
+        raise ConfigError("--fresh needs --run-id: the id of the run to start over (a folder in --results-dir)")
     data = data_dir(args.data_dir)
     run_id = args.run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = RunDir(Path(args.results_dir), run_id)
-    if args.resume and not run_dir.cells_dir.is_dir():
-        raise ConfigError(f"--resume: no run {run_id!r} in {run_dir.path.parent} (no folder {run_dir.cells_dir})")
-    run_dir.ensure_writable()
-    run_dir.remove_temp_files()
-    runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
-    if args.address is not None:
-        if not hasattr(runtime, "address"):
-            raise ConfigError(f"--address is for --runtime ray, not --runtime {args.runtime}")
-        runtime.address = args.address  # type: ignore[attr-defined]
-    try:
-        return _run(args, console, loaded, runtime, run_dir, data)
-    finally:
-        runtime.close()
+    with RunOwnership(run_dir) as owner:  # one orchestrator per run directory (orchestrator/rundir/)
+        moved = prepare_reuse(run_dir, args.resume, args.fresh)
+        if args.resume and not run_dir.cells_dir.is_dir():
+            raise ConfigError(f"--resume: no run {run_id!r} in {run_dir.path.parent} (no folder {run_dir.cells_dir})")
+        run_dir.ensure_writable()
+        run_dir.remove_temp_files()
+        if moved:
+            console.print(f"moved the earlier results of run {run_id!r} to {moved} (nothing deleted)",
+                          markup=False, highlight=False, soft_wrap=True)
+        runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
+        if args.address is not None:
+            if not hasattr(runtime, "address"):
+                raise ConfigError(f"--address is for --runtime ray, not --runtime {args.runtime}")
+            runtime.address = args.address  # type: ignore[attr-defined]
+        owner.record()  # once the run's options are all accepted
+        try:
+            return _run(args, console, loaded, runtime, run_dir, data)
+        finally:
+            runtime.close()
 
 
 def chosen(args: argparse.Namespace, loaded: LoadedMatrix) -> dict[str, list[str] | None]:
@@ -122,6 +134,27 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                           observer=RunProgress(console, run_dir.logs_dir))
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
+    if scheduler.fault:
+        return _stopped(args, console, scheduler, run_dir, kept)
+    try:
+        return _conclude(args, console, loaded, run_dir, scheduler, kept, results)
+    except OSError as exc:  # the disk filled (or the folder went) after the last cell: the results are written
+        fault = as_write_fault(exc, run_dir, "the run's summary or report", anywhere=True)
+        assert fault is not None
+        scheduler.fault = fault
+        return _stopped(args, console, scheduler, run_dir, kept)
+
+
+def _stopped(args: argparse.Namespace, console: Console, scheduler: Scheduler, run_dir: RunDir,
+             kept: list[CellResult]) -> int:
+    assert scheduler.fault is not None
+    return stopped_by_fault(console, scheduler.fault, run_dir, scheduler.written, kept, scheduler.unsaved,
+                            scheduler.not_run, resume_command(args, run_dir.run_id))
+
+
+def _conclude(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, run_dir: RunDir,
+              scheduler: Scheduler, kept: list[CellResult], results: list[CellResult]) -> int:
+    """Costs, summary, settings and report once every cell has ended; the exit code."""
     results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
     stored = record_run(args, loaded.matrix.store, loaded.path, run_dir.path, console)  # interrupted or not

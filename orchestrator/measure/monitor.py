@@ -198,9 +198,20 @@ class CellMonitor:
             self._refresh()
         self.nvml.close()
         if self._series is not None:
-            self._series.close()
+            self._close_series()
         self._summary = self._summarise()
         return self._summary
+
+    def _close_series(self) -> None:
+        """Close the series file; one whose writes failed (a full disk) is recorded and removed, never left
+        behind empty or cut short as if it were the cell's data."""
+        try:
+            self._series.close()
+        except OSError as exc:
+            self._error = f"series file not written: {exc.strerror}"
+        if self._error and self.series_path is not None:
+            self.series_path.unlink(missing_ok=True)
+            self.series_path = None
 
     def _col(self, name: str) -> "_Running":
         return self._acc[self._columns.index(name)]
