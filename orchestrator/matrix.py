@@ -209,7 +209,7 @@ class Matrix(_Strict):
     retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     # A folder of extra workload modules (relative to this file), searched before the project's workloads/.
     workloads_dir: str | None = None
-    # Verdicts (orchestrator/verdicts.py): every backend's time is put as a ratio to this environment's; default
+    # Verdicts (orchestrator/analysis/verdicts.py): every backend's time is put as a ratio to this environment's; default
     # the article's TensorFlow environment (tensorflow1) when the matrix has it, else the first one run.
     reference: str | None = None
     # A difference smaller than this fraction (0.05: 5%) is never called faster or slower: a tie.

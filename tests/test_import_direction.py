@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("facts", {"errors", "paths", "results", "host", "stats", "verdicts", "energy", "overlay", "workload_files", "gpus",
+    ("facts", {"errors", "paths", "results", "host", "analysis", "energy", "overlay", "workload_files", "gpus",
                "interpreters"}),
     ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost"}),
     ("cells", {"cell_process", "monitor", "cells"}),

@@ -17,8 +17,8 @@ from orchestrator.report.claims import CLAIMS, judge_all
 from orchestrator.results import (
     CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, RunDir, Threads, Timings, WorkloadInfo,
 )
-from orchestrator.stats import group_results, steady_state
-from orchestrator.verdicts import (
+from orchestrator.analysis.stats import group_results, steady_state
+from orchestrator.analysis.verdicts import (
     Settings, pair_test, performance_profile, ranking, workload_verdicts,
 )
 

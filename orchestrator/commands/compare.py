@@ -13,8 +13,8 @@ from orchestrator.commands.report import add_verdict_options, load_run, verdict_
 from orchestrator.errors import ConfigError
 from orchestrator.report.energy import comparison_table as energy_comparison
 from orchestrator.report.terminal import comparison_table
-from orchestrator.stats import NOISE_CV, group_results
-from orchestrator.verdicts import compare_runs
+from orchestrator.analysis.stats import NOISE_CV, group_results
+from orchestrator.analysis.verdicts import compare_runs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

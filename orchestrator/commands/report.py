@@ -18,8 +18,8 @@ from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
 from orchestrator.report.terminal import group_table, print_summary, print_verdicts
 from orchestrator.results import LoadReport, load_cells, write_json_atomic
-from orchestrator.stats import NOISE_CV, group_results
-from orchestrator.verdicts import ALPHA, TIE_THRESHOLD, Settings
+from orchestrator.analysis.stats import NOISE_CV, group_results
+from orchestrator.analysis.verdicts import ALPHA, TIE_THRESHOLD, Settings
 
 SETTINGS_FILE = "verdict-settings.json"  # the matrix's reference, tie threshold and alpha, saved by `run`
 

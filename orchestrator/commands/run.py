@@ -22,7 +22,7 @@ from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
-from orchestrator.verdicts import Settings
+from orchestrator.analysis.verdicts import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

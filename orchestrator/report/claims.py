@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from orchestrator.report.article import NOTEBOOK, TEXT, for_cell
-from orchestrator.verdicts import PairTest, Settings, WorkloadVerdict, pair_test
+from orchestrator.analysis.verdicts import PairTest, Settings, WorkloadVerdict, pair_test
 
 # The environment of the default matrix that stands for each of the article's backends.
 ENVIRONMENT_OF = {"tensorflow": "tensorflow1", "cntk": "cntk", "theano": "theano", "mxnet": "mxnet-keras1"}

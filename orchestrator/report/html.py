@@ -14,9 +14,9 @@ from orchestrator.report import article, fairness
 from orchestrator.report import energy as energy_report
 from orchestrator.report.plots import Plot
 from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
-from orchestrator.verdicts import WorkloadVerdict
+from orchestrator.analysis.verdicts import WorkloadVerdict
 from orchestrator.results import CellResult
-from orchestrator.stats import Estimate, Group
+from orchestrator.analysis.stats import Estimate, Group
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }

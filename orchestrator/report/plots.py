@@ -22,8 +22,8 @@ from orchestrator.monitor import read_series
 from orchestrator.report import article
 from orchestrator.report.verdict import VerdictReport, k80_ratio
 from orchestrator.results import CellResult
-from orchestrator.stats import Group
-from orchestrator.verdicts import WorkloadVerdict
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts import WorkloadVerdict
 
 _COLORS = {"tensorflow": "#ff7f0e", "cntk": "#1f77b4", "theano": "#2ca02c", "mxnet": "#d62728",
            "jax": "#9467bd", "torch": "#8c564b", "openvino": "#e377c2", "numpy": "#7f7f7f"}

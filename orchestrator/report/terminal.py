@@ -8,8 +8,8 @@ from rich.table import Table
 from orchestrator.report import article, fairness
 from orchestrator.results import CellResult
 from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
-from orchestrator.stats import Group
-from orchestrator.verdicts import RunComparison, WorkloadVerdict
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts import RunComparison, WorkloadVerdict
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "unsupported": "yellow"}
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from orchestrator.report import article
 from orchestrator.report.claims import Judgement, article_ratio, judge_all
-from orchestrator.stats import Group
-from orchestrator.verdicts import (
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts import (
     ProfileCurve, Rank, Settings, WorkloadVerdict, performance_profile, ranking, workload_verdicts,
 )
 

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats as sps
 
-from orchestrator.stats import Group
+from orchestrator.analysis.stats import Group
 
 TIE_THRESHOLD = 0.05  # a difference under 5% is never called faster or slower
 ALPHA = 0.05  # significance level of the rank test (p <= alpha)
