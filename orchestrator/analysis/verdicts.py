@@ -1,37 +1,44 @@
 """Verdicts: per workload, which valid backend is fastest, by how much, and whether the difference is real.
 
-- `pair_test`: two samples of repeats (one steady state per repeat, each a fresh process): the ratio of their
-  medians with a bootstrap 95% interval, and a two-sided Mann-Whitney U test. The verdict is `faster` or
-  `slower` only when the test's p is at most `alpha`, the interval excludes 1 and the ratio is beyond the tie
-  threshold (5% by default); `tie` when the whole interval lies within the threshold; otherwise
-  `no clear difference`. One repeat on either side gives no interval and no verdict.
+- `pair_test`: two samples of repeats (one steady state per repeat, each a fresh process), on log times: the
+  Hodges-Lehmann ratio (the median of the n*m ratios b_j / a_i) with its distribution-free interval from the
+  exact Mann-Whitney distribution, labelled with the level it achieves (90% at 3 against 3, 97% at 4 against 4,
+  95-96% from 5), and the two-sided rank-sum test from its exact permutation distribution (ties: midranks).
+  With a sequential design (`Settings.looks`), the p is spent over the looks (analysis/sequential.py).
+- `decide`: `faster` / `slower` only when the family-adjusted p is at most `alpha` and |log ratio| is at least
+  log(1 + tie threshold) (symmetric: 1.05 and 1/1.05 alike); `tie` when the whole interval lies within
+  [1/(1 + t), 1 + t]; otherwise `no clear difference`. One repeat on either side gives no interval and no verdict.
+- The family: every decision a report makes (each backend against the reference, the fastest against the
+  runner-up, the article's claims, over every workload) is adjusted together by Holm (analysis/family.py), so the
+  chance of any false "faster"/"slower" in the report is at most alpha.
 - `check_validity`: validity before speed. A backend whose loss went NaN, whose test accuracy is at chance or far
-  below the other backends' on the same workload and profile is excluded from "fastest", with the reason.
+  below the other backends' on the same workload and profile, or whose steady state is 0 s, is excluded from
+  "fastest", with the reason.
 - `workload_verdicts`: per workload x profile, every backend's ratio to the reference environment (the matrix's
   `reference`, by default the article's TensorFlow, `tensorflow1`), the fastest valid backend and its margin over
   the runner-up.
-- `ranking` and `performance_profile`: across workloads, the geometric mean of the ratios to the reference, and
-  the Dolan-More performance profile (the share of workloads on which a backend is within a factor tau of the
-  fastest valid one), as MLCommons AlgoPerf scores submissions.
+- `ranking` and `performance_profile`: across workloads, the geometric mean of the ratios to the reference (the
+  backends valid on every workload ranked first, over the same workloads), and the Dolan-More performance
+  profile (the share of workloads on which a backend is within a factor tau of the fastest valid one), as
+  MLCommons AlgoPerf scores submissions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-from scipy import stats as sps
-
+from orchestrator.analysis.family import holm
+from orchestrator.analysis.ranks import CONFIDENCE, shift_interval
+from orchestrator.analysis.sequential import Design, sequential_p
 from orchestrator.analysis.stats import Group
 
-TIE_THRESHOLD = 0.05  # a difference under 5% is never called faster or slower
-ALPHA = 0.05  # significance level of the rank test (p <= alpha)
+TIE_THRESHOLD = 0.05  # a difference under 5% (either way, on the log scale) is never called faster or slower
+ALPHA = 0.05  # family-wise: the chance of any false faster/slower in a whole report (Holm)
 DEFAULT_REFERENCE = "tensorflow1"  # the article's TensorFlow environment
-BOOTSTRAP_RESAMPLES = 4999
 CHANCE = {"mnist": 0.1, "cifar10": 0.1, "babi": 1 / 6}  # QA1 answers are one of six places
 CHANCE_FACTOR = 1.5  # test accuracy below chance x 1.5 counts as "at chance"
 ACCURACY_GAP = 0.10  # test accuracy this far (absolute) below the other backends' median is "far below"
@@ -46,76 +53,91 @@ class Settings:
     reference: str | None = None  # None: tensorflow1 where present, else the first environment of the run
     tie_threshold: float = TIE_THRESHOLD
     alpha: float = ALPHA
+    looks: tuple[int, ...] = ()  # a sequential run's looks (repeats per environment); (): one look at all
+    spending: tuple[float, ...] = ()  # the fraction of alpha spent at each look
+
+    @property
+    def plan(self) -> Design:
+        return Design(tuple(self.looks), tuple(self.spending))
 
 
 @dataclass(frozen=True)
 class PairTest:
-    """Sample B against sample A: ratio = median(B) / median(A), below 1 means B is faster."""
+    """Sample B against sample A: ratio = Hodges-Lehmann estimate of B / A, below 1 means B is faster."""
 
     n_a: int
     n_b: int
     ratio: float | None
     low: float | None
     high: float | None
-    p_value: float | None
+    p_value: float | None  # the exact two-sided p over all repeats
     verdict: Verdict
+    level: float | None = None  # the interval's achieved confidence level (0.9 at 3 against 3)
+    p_sequential: float | None = None  # spent over the looks of a sequential run (= p_value with one look)
+    p_adjusted: float | None = None  # Holm over the report's family (what the verdict uses)
 
     @property
     def has_interval(self) -> bool:
         return self.low is not None and self.high is not None
 
     def describe(self) -> str:
-        """'0.812 [0.78, 0.85]', or '0.812 (one repeat: no interval)'."""
+        """'0.812 [0.78, 0.85]', '0.812 [0.78, 0.85] 90%' below 95%, or '0.812 (one repeat: no interval)'."""
         if self.ratio is None:
             return "-"
         if not self.has_interval:
             return f"{self.ratio:.3g} (one repeat: no interval)"
-        return f"{self.ratio:.3g} [{self.low:.3g}, {self.high:.3g}]"
+        text = f"{self.ratio:.3g} [{self.low:.3g}, {self.high:.3g}]"
+        if self.level is not None and self.level < CONFIDENCE - 1e-9:
+            text += f" {math.floor(self.level * 100)}%"
+        return text
 
     def describe_p(self) -> str:
-        return "-" if self.p_value is None else f"{self.p_value:.3g}"
+        """The p the verdict used: Holm-adjusted over the report's family (and spent over a sequential run's looks);
+        the exact p of the pair alone is `p_value`."""
+        if self.p_value is None:
+            return "-"
+        return f"{self.p_adjusted if self.p_adjusted is not None else self.p_value:.3g}"
 
 
 def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHOLD,
-              alpha: float = ALPHA) -> PairTest:
-    """B's repeats against A's: ratio of medians, bootstrap 95% interval, two-sided Mann-Whitney U."""
+              alpha: float = ALPHA, plan: Design = Design()) -> PairTest:
+    """B's repeats against A's on log times: Hodges-Lehmann ratio and interval, exact rank-sum p; decided alone
+    (a family of one). `workload_verdicts` and `compare_runs` adjust the p over their whole family."""
     a = [v for v in a if math.isfinite(v) and v > 0]
     b = [v for v in b if math.isfinite(v) and v > 0]
     if not a or not b:
         return PairTest(len(a), len(b), None, None, None, None, "not comparable")
-    ratio = statistics.median(b) / statistics.median(a)
+    estimate, low, high, level = shift_interval(a, b)
     if len(a) < 2 or len(b) < 2:
-        return PairTest(len(a), len(b), ratio, None, None, None, "one repeat: no verdict")
-    low, high = ratio_interval(a, b)
-    p_value = float(sps.mannwhitneyu(b, a, alternative="two-sided").pvalue)
-    significant = p_value <= alpha
+        return PairTest(len(a), len(b), math.exp(estimate), None, None, None, "one repeat: no verdict")
+    p_seq = sequential_p(a, b, plan)
+    test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high),
+                    sequential_p(a, b, Design()), "no clear difference", level, p_seq, p_seq)
+    return decide(test, p_seq, tie_threshold, alpha)
+
+
+def decide(test: PairTest, p_adjusted: float, tie_threshold: float, alpha: float) -> PairTest:
+    """The verdict from the family-adjusted p, the ratio and the interval, on the log scale."""
+    if test.ratio is None or not test.has_interval:
+        return test
+    bound = math.log1p(tie_threshold)
+    log_ratio = math.log(test.ratio)
     verdict: Verdict = "no clear difference"
-    if significant and high < 1 and ratio <= 1 - tie_threshold:
+    if p_adjusted <= alpha and log_ratio <= -bound:
         verdict = "faster"
-    elif significant and low > 1 and ratio >= 1 + tie_threshold:
+    elif p_adjusted <= alpha and log_ratio >= bound:
         verdict = "slower"
-    elif 1 - tie_threshold <= low and high <= 1 + tie_threshold:
+    elif -bound <= math.log(test.low) and math.log(test.high) <= bound:  # type: ignore[arg-type]
         verdict = "tie"
-    return PairTest(len(a), len(b), ratio, low, high, p_value, verdict)
+    return dataclasses.replace(test, p_adjusted=p_adjusted, verdict=verdict)
 
 
-def ratio_interval(a: list[float], b: list[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(B) / median(A), resampling each side's repeats independently
-    (seeded: the same samples always give the same interval)."""
-
-    def ratio_of_medians(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(y, axis=axis) / np.median(x, axis=axis)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # identical samples: a degenerate distribution, the interval is the point
-        result = sps.bootstrap((np.asarray(a), np.asarray(b)), ratio_of_medians, vectorized=True, paired=False,
-                               confidence_level=confidence, n_resamples=BOOTSTRAP_RESAMPLES,
-                               method="percentile", rng=np.random.default_rng(0))
-    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-    ratio = statistics.median(b) / statistics.median(a)
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return ratio, ratio
-    return min(low, ratio), max(high, ratio)
+def adjust_family(tests: dict[tuple, PairTest], settings: Settings) -> dict[tuple, PairTest]:
+    """Holm over the family's sequential p-values; each test decided again with its adjusted p. Keys name a
+    decision; two keys naming the same pair (A vs B and B vs A) must be merged by the caller."""
+    adjusted = holm({k: t.p_sequential for k, t in tests.items() if t.p_sequential is not None})
+    return {k: decide(t, adjusted[k], settings.tie_threshold, settings.alpha) if k in adjusted else t
+            for k, t in tests.items()}
 
 
 # ---------------------------------------------------------------------------------------------------- validity
@@ -141,6 +163,9 @@ def check_validity(group: Group, others: list[Group]) -> Validity:
     if not group.steady_samples:
         return Validity(("no steady state (fewer than 2 epochs)",))
     reasons = []
+    zero = next((r for r in group.ok if r.timings.steady_state_s is not None and r.timings.steady_state_s <= 0), None)
+    if zero is not None:
+        reasons.append(f"a steady state of 0 s (repeat {zero.workload.repeat}): not a measurement")
     nan = _nan_loss(group)
     if nan:
         reasons.append(nan)
@@ -196,6 +221,7 @@ class WorkloadVerdict:
     fastest: BackendRow | None = None
     runner_up: BackendRow | None = None
     margin: PairTest | None = None  # the runner-up against the fastest: ratio above 1 is the fastest's lead
+    pairs: dict[tuple[str, str], PairTest] = field(default_factory=dict)  # other decisions (the claims): (A, B)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -203,6 +229,10 @@ class WorkloadVerdict:
 
     def row(self, environment: str) -> BackendRow | None:
         return next((r for r in self.rows if r.environment == environment), None)
+
+    def test(self, a: str, b: str) -> PairTest | None:
+        """B against A as the family decided it (None: not one of this report's decisions)."""
+        return self.pairs.get((a, b))
 
     @property
     def excluded(self) -> list[BackendRow]:
@@ -240,11 +270,25 @@ def choose_reference(environments: list[str], settings: Settings) -> str:
     return environments[0]
 
 
-def workload_verdicts(groups: list[Group], settings: Settings = Settings()) -> list[WorkloadVerdict]:
-    """One verdict per workload x profile, in first-seen order."""
+def workload_verdicts(groups: list[Group], settings: Settings = Settings(),
+                      extra_pairs: tuple[tuple[str, str, str], ...] = ()) -> list[WorkloadVerdict]:
+    """One verdict per workload x profile, in first-seen order, every decision adjusted together (Holm).
+    `extra_pairs`: (workload, A, B) decisions the report makes besides the verdict table (the article's claims),
+    on every profile of that workload where both ran."""
     keys = list(dict.fromkeys((g.workload, g.profile) for g in groups))
-    return [_workload_verdict(w, p, [g for g in groups if (g.workload, g.profile) == (w, p)], settings)
-            for w, p in keys]
+    verdicts = [_workload_verdict(w, p, [g for g in groups if (g.workload, g.profile) == (w, p)], settings)
+                for w, p in keys]
+    for v in verdicts:
+        for workload, a, b in extra_pairs:
+            row_a, row_b = v.row(a), v.row(b)
+            if workload == v.workload and row_a is not None and row_b is not None:
+                v.pairs[(a, b)] = _pair(row_a.group, row_b.group, settings)
+    _adjust(verdicts, settings)
+    return verdicts
+
+
+def _pair(a: Group, b: Group, settings: Settings) -> PairTest:
+    return pair_test(a.steady_samples, b.steady_samples, settings.tie_threshold, settings.alpha, settings.plan)
 
 
 def _workload_verdict(workload: str, profile: str, groups: list[Group], settings: Settings) -> WorkloadVerdict:
@@ -253,9 +297,7 @@ def _workload_verdict(workload: str, profile: str, groups: list[Group], settings
     rows = []
     for g in groups:
         validity = check_validity(g, [o for o in groups if o is not g])
-        vs = None if g is ref_group else pair_test(ref_group.steady_samples, g.steady_samples,
-                                                   settings.tie_threshold, settings.alpha)
-        rows.append(BackendRow(g, validity, vs))
+        rows.append(BackendRow(g, validity, None if g is ref_group else _pair(ref_group, g, settings)))
     valid = sorted((r for r in rows if r.validity.valid and r.median is not None), key=lambda r: r.median or 0)
     rows = valid + [r for r in rows if r not in valid]
     verdict = WorkloadVerdict(workload, profile, reference, rows, settings)
@@ -263,9 +305,62 @@ def _workload_verdict(workload: str, profile: str, groups: list[Group], settings
         verdict.fastest = valid[0]
     if len(valid) > 1:
         verdict.runner_up = valid[1]
-        verdict.margin = pair_test(valid[0].group.steady_samples, valid[1].group.steady_samples,
-                                   settings.tie_threshold, settings.alpha)
+        verdict.margin = _pair(valid[0].group, valid[1].group, settings)
     return verdict
+
+
+Slot = tuple[str, str, str]  # where a decision is shown: ("row" | "margin" | "pair", A, B)
+
+
+def decisions(verdicts: list[WorkloadVerdict]) -> dict[tuple[str, str, frozenset[str]], list[Slot]]:
+    """The family: every distinct pair (workload, profile, {A, B}) a report decides, with the places it is shown
+    (the same pair as a row, the margin and a claim is one decision)."""
+    family: dict[tuple[str, str, frozenset[str]], list[Slot]] = {}
+    for v in verdicts:
+        shown = [("row", v.reference, r.environment) for r in v.rows if r.vs_reference is not None]
+        if v.margin is not None and v.fastest is not None and v.runner_up is not None:
+            shown.append(("margin", v.fastest.environment, v.runner_up.environment))
+        shown += [("pair", a, b) for a, b in v.pairs]
+        for slot in shown:
+            family.setdefault((v.workload, v.profile, frozenset(slot[1:])), []).append(slot)
+    return family
+
+
+def _adjust(verdicts: list[WorkloadVerdict], settings: Settings) -> None:
+    by_key = {(v.workload, v.profile): v for v in verdicts}
+    family = decisions(verdicts)
+    tests = {key: _shown(by_key[key[:2]], slots[0]) for key, slots in family.items()}
+    adjusted = adjust_family(tests, settings)
+    for key, slots in family.items():
+        p_adjusted = adjusted[key].p_adjusted
+        for slot in slots:
+            test = _shown(by_key[key[:2]], slot)
+            if p_adjusted is not None and test.p_sequential is not None:
+                _store(by_key[key[:2]], slot, decide(test, p_adjusted, settings.tie_threshold, settings.alpha))
+
+
+def _shown(v: WorkloadVerdict, slot: Slot) -> PairTest:
+    kind, a, b = slot
+    if kind == "pair":
+        return v.pairs[(a, b)]
+    if kind == "margin":
+        assert v.margin is not None
+        return v.margin
+    row = v.row(b)
+    assert row is not None and row.vs_reference is not None
+    return row.vs_reference
+
+
+def _store(v: WorkloadVerdict, slot: Slot, test: PairTest) -> None:
+    kind, a, b = slot
+    if kind == "pair":
+        v.pairs[(a, b)] = test
+    elif kind == "margin":
+        v.margin = test
+    else:
+        row = v.row(b)
+        assert row is not None
+        row.vs_reference = test
 
 
 # ------------------------------------------------------------------------------------------- across workloads
@@ -278,17 +373,25 @@ class Rank:
     geomean: float  # geometric mean of the ratios to the reference (below 1: faster than the reference)
     workloads: int  # how many workloads it is over
     fastest_on: int  # workloads where it is the fastest valid backend
+    complete: bool = True  # valid on every workload where the reference is: ranked over the same workloads
 
 
 def ranking(verdicts: list[WorkloadVerdict]) -> list[Rank]:
-    """Backends by the geometric mean of their ratios to the reference over the workloads where both are valid."""
+    """Backends by the geometric mean of their ratios to the reference. Geometric means over different workloads
+    do not compare: the backends valid on every workload where the reference is valid are ranked first (over
+    those same workloads), then the others over theirs, marked incomplete."""
     ratios: dict[str, list[float]] = {}
     backends: dict[str, str] = {}
     wins: dict[str, int] = {}
+    compared = 0
     for v in verdicts:
+        if v.fastest is not None:  # a win counts whether or not the reference is valid there
+            wins[v.fastest.environment] = wins.get(v.fastest.environment, 0) + 1
+            backends[v.fastest.environment] = v.fastest.group.backend
         ref = v.row(v.reference)
         if ref is None or not ref.validity.valid or ref.median is None:
             continue
+        compared += 1
         for row in v.rows:
             if not row.validity.valid or row.median is None:
                 continue
@@ -296,11 +399,9 @@ def ranking(verdicts: list[WorkloadVerdict]) -> list[Rank]:
             ratio = 1.0 if row.vs_reference is None else row.vs_reference.ratio
             if ratio:
                 ratios.setdefault(row.environment, []).append(ratio)
-        if v.fastest is not None:
-            wins[v.fastest.environment] = wins.get(v.fastest.environment, 0) + 1
     ranks = [Rank(env, backends[env], math.exp(statistics.fmean(math.log(r) for r in rs)), len(rs),
-                  wins.get(env, 0)) for env, rs in ratios.items()]
-    return sorted(ranks, key=lambda r: r.geomean)
+                  wins.get(env, 0), len(rs) == compared) for env, rs in ratios.items()]
+    return sorted(ranks, key=lambda r: (not r.complete, r.geomean))
 
 
 @dataclass(frozen=True)
@@ -350,7 +451,8 @@ def compare_runs(a: list[Group], b: list[Group], settings: Settings = Settings()
     only in B."""
     by_key_b = {g.key: g for g in b}
     keys_a = {g.key for g in a}
-    shared = [RunComparison(g.key, g, by_key_b[g.key], pair_test(g.steady_samples, by_key_b[g.key].steady_samples,
-                                                                settings.tie_threshold, settings.alpha))
-              for g in a if g.key in by_key_b]
+    tests = {g.key: pair_test(g.steady_samples, by_key_b[g.key].steady_samples, settings.tie_threshold,
+                              settings.alpha) for g in a if g.key in by_key_b}
+    adjusted = adjust_family(tests, settings)  # Holm over every compared group
+    shared = [RunComparison(g.key, g, by_key_b[g.key], adjusted[g.key]) for g in a if g.key in by_key_b]
     return shared, [g.key for g in a if g.key not in by_key_b], [g.key for g in b if g.key not in keys_a]

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from orchestrator.report import article, fairness
 from orchestrator.report import energy as energy_report
 from orchestrator.report.plots import Plot
-from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
+from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
 from orchestrator.analysis.verdicts import WorkloadVerdict
 from orchestrator.results import CellResult
 from orchestrator.analysis.stats import Estimate, Group
@@ -261,11 +261,11 @@ def _verdict_section(report: VerdictReport) -> str:
         parts.append(_ratio_table(v))
     if report.ranks:
         ranks = [[_cell(i, "num"), _cell(r.environment), _cell(r.backend), _cell(f"{r.geomean:.3f}", "num"),
-                  _cell(r.workloads, "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
+                  _cell(workloads_text(r), "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
         parts.append("<h3>Across workloads</h3>" + _table(
             ["rank", "environment", "backend", "geometric mean ratio to the reference", "workloads", "fastest on"],
             ranks, "ranking"))
-    claims = [[_cell(j.claim.workload), _cell(j.claim.text), _cell(j.claim.source),
+    claims = [[_cell(claim_where(j)), _cell(j.claim.text), _cell(j.claim.source),
                _cell(_num(j.claim.article_ratio), "num"), _cell(j.test.describe() if j.test else None, "num"),
                _cell(j.status, j.status.replace(" ", "-")), _cell(j.why), _cell(j.claim.caveat or None, "ref")]
               for j in report.claims]

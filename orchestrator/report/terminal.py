@@ -7,7 +7,7 @@ from rich.table import Table
 
 from orchestrator.report import article, fairness
 from orchestrator.results import CellResult
-from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
+from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts import RunComparison, WorkloadVerdict
 
@@ -140,7 +140,7 @@ def ranking_table(report: VerdictReport) -> Table:
     for column in ("rank", "environment", "backend", "geometric mean ratio", "workloads", "fastest on"):
         table.add_column(column)
     for i, r in enumerate(report.ranks, 1):
-        table.add_row(str(i), r.environment, r.backend, f"{r.geomean:.3f}", str(r.workloads), str(r.fastest_on))
+        table.add_row(str(i), r.environment, r.backend, f"{r.geomean:.3f}", workloads_text(r), str(r.fastest_on))
     return table
 
 
@@ -152,7 +152,7 @@ def claims_table(report: VerdictReport) -> Table:
         c = j.claim
         if j.status == "not run":
             continue
-        table.add_row(c.workload, c.text, c.source, _num(c.article_ratio, "{:.3g}"),
+        table.add_row(claim_where(j), c.text, c.source, _num(c.article_ratio, "{:.3g}"),
                       j.test.describe() if j.test else "-", _styled(j.status), j.why)
     return table
 
