@@ -68,14 +68,16 @@ class PairState:
     n_b: int
     verdict: str
     valid: bool = True  # an excluded backend (NaN, at chance) gets no more repeats for this pair
+    workload: str = ""
+    profile: str = ""
 
 
-def next_round(pairs: list[PairState], plan: Design) -> dict[str, int]:
-    """The environments in still-undecided pairs and the repeat count each should reach at the next look
-    (empty: every pair is decided, or at the last look)."""
+def next_round(pairs: list[PairState], plan: Design) -> dict[tuple[str, str, str], int]:
+    """(environment, workload, profile) in still-undecided pairs, with the repeat count each should reach at the
+    next look (empty: every pair is decided, or at its last look)."""
     if not plan.sequential:
         return {}
-    wanted: dict[str, int] = {}
+    wanted: dict[tuple[str, str, str], int] = {}
     for pair in pairs:
         if pair.verdict in DECIDED or not pair.valid:
             continue
@@ -84,7 +86,8 @@ def next_round(pairs: list[PairState], plan: Design) -> dict[str, int]:
         if target is None:
             continue
         for env in (pair.env_a, pair.env_b):
-            wanted[env] = max(wanted.get(env, 0), target)
+            key = (env, pair.workload, pair.profile)
+            wanted[key] = max(wanted.get(key, 0), target)
     return wanted
 
 

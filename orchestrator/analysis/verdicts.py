@@ -33,7 +33,7 @@ from typing import Literal
 
 from orchestrator.analysis.family import holm
 from orchestrator.analysis.ranks import CONFIDENCE, shift_interval
-from orchestrator.analysis.sequential import Design, sequential_p
+from orchestrator.analysis.sequential import Design, PairState, sequential_p
 from orchestrator.analysis.stats import Group
 
 TIE_THRESHOLD = 0.05  # a difference under 5% (either way, on the log scale) is never called faster or slower
@@ -456,3 +456,20 @@ def compare_runs(a: list[Group], b: list[Group], settings: Settings = Settings()
     adjusted = adjust_family(tests, settings)  # Holm over every compared group
     shared = [RunComparison(g.key, g, by_key_b[g.key], adjusted[g.key]) for g in a if g.key in by_key_b]
     return shared, [g.key for g in a if g.key not in by_key_b], [g.key for g in b if g.key not in keys_a]
+
+
+# ------------------------------------------------------------------------------------------ sequential repeats
+
+
+def pair_states(verdicts: list[WorkloadVerdict]) -> list[PairState]:
+    """Every decision of the report as the sequential rule sees it (analysis/sequential.py: next_round)."""
+    by_key = {(v.workload, v.profile): v for v in verdicts}
+    states = []
+    for key, slots in decisions(verdicts).items():
+        v = by_key[key[:2]]
+        _, a, b = slots[0]
+        test = _shown(v, slots[0])
+        rows = [v.row(a), v.row(b)]
+        valid = all(r is not None and r.validity.valid for r in rows)
+        states.append(PairState(a, b, test.n_a, test.n_b, test.verdict, valid, v.workload, v.profile))
+    return states
