@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shlex
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -22,7 +23,9 @@ from orchestrator.report.terminal import print_summary
 from orchestrator.results import CellResult, RunDir, write_summary
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
+from orchestrator.analysis.sequential import design
 from orchestrator.analysis.verdicts import Settings
+from orchestrator.commands.rounds import more_rounds, parse_budget
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +62,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--price-per-hour", type=number("--price-per-hour", float, 0.0, MAX_PRICE_PER_HOUR, low_open=True),
                    default=None, metavar="PRICE",
                    help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
+    p.add_argument("--budget", default=None, metavar="DURATION",
+                   help="sequential repeats: after the profile's repeats, more only for undecided pairs until "
+                        "decided, 4 looks or this wall-clock time (15m, 900s, 1h; 'off': fixed repeats; default: "
+                        "the profile's `budget`)")
     p.set_defaults(func=run)
 
 
@@ -102,6 +109,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     slots = runtime.slots(args.slots or loaded.matrix.slots)
     slot_cores = min((len(s.cpus) for s in slots), default=0) or None
     cells = expand(loaded, **selection, threads=slot_cores)  # threads: the cores of a slot, unless the matrix sets them
+    first_round, settings, budget_s = cells, _settings(args, loaded), _budget(args, loaded)
     kept: list[CellResult] = []
     if args.resume:
         plan = resume_plan(cells, run_dir)
@@ -116,16 +124,17 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data, monitor_hz=args.monitor_hz),
                           slots=slots, retries=loaded.matrix.retries,
                           observer=RunProgress(console, run_dir.logs_dir))
+    started = time.monotonic()
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
+        if budget_s is not None:  # issue 22: repeats spent where the answer is undecided
+            results += more_rounds(scheduler, first_round, run_dir, settings, budget_s, started, console)
     results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
-    m = loaded.matrix
-    settings = Settings(m.reference, m.tie_threshold, m.alpha)
     save_settings(run_dir.path, settings)  # `orchestrate report` judges the run the same way later
     interrupted = bool(scheduler.interrupts or scheduler.not_run)
     if interrupted and not args.no_report:  # stop promptly; the report can be made from what was written
@@ -139,6 +148,25 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
         console.print(resume_command(args, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)
         return 130
     return 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
+
+
+def _budget(args: argparse.Namespace, loaded: LoadedMatrix) -> float | None:
+    """Seconds for sequential repeats: --budget, else the profile's `budget`; None: the fixed repeats."""
+    profile = args.profile or loaded.matrix.default.profile
+    if args.budget is not None:
+        return parse_budget(args.budget)
+    text = loaded.matrix.profiles[profile].budget
+    return parse_budget(text, f"{loaded.path}: profiles.{profile}.budget") if text else None
+
+
+def _settings(args: argparse.Namespace, loaded: LoadedMatrix) -> Settings:
+    """The matrix's verdict settings, with the sequential looks when a budget applies (from the first round's
+    repeats: 3, 6, 9, 12 for the compare profile)."""
+    m = loaded.matrix
+    if _budget(args, loaded) is None:
+        return Settings(m.reference, m.tie_threshold, m.alpha)
+    plan = design(m.profiles[args.profile or m.default.profile].repeats)
+    return Settings(m.reference, m.tie_threshold, m.alpha, plan.looks, plan.spending)
 
 
 def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
@@ -157,7 +185,7 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
                         ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
                         ("--address", args.address), ("--wheels", args.wheels),
-                        ("--price-per-hour", args.price_per_hour)):
+                        ("--price-per-hour", args.price_per_hour), ("--budget", args.budget)):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:

@@ -274,6 +274,10 @@ def _verdict_section(report: VerdictReport) -> str:
                  "claim's first backend's time over the second's.</p>"
                  + _table(["workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why",
                            "caveat"], claims, "claims"))
+    if report.settings.looks:
+        parts.append("<h3>Sequential repeats</h3>" + _table(
+            ["workload", "pair", "repeats", "verdict", "stopped"],
+            [[_cell(c) for c in row] for row in report.stopping()], "stopping"))
     parts.append(f'<p class="method">{escape(report.method)}</p></section>')
     return "\n".join(parts)
 

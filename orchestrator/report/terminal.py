@@ -157,6 +157,15 @@ def claims_table(report: VerdictReport) -> Table:
     return table
 
 
+def stopping_table(report: VerdictReport) -> Table:
+    table = Table(title="Sequential repeats: per decision, the repeats it took and why it stopped")
+    for column in ("workload", "pair", "repeats", "verdict", "stopped"):
+        table.add_column(column)
+    for row in report.stopping():
+        table.add_row(*row)
+    return table
+
+
 def print_verdicts(report: VerdictReport, console: Console | None = None) -> None:
     """The verdict section of the terminal report: verdicts, per-workload ratios, ranking, claims."""
     console = console or Console()
@@ -166,6 +175,8 @@ def print_verdicts(report: VerdictReport, console: Console | None = None) -> Non
     if report.ranks:
         console.print(ranking_table(report))
     console.print(claims_table(report))
+    if report.settings.looks:
+        console.print(stopping_table(report))
     not_run = sorted({j.claim.workload for j in report.claims if j.status == "not run"})
     if not_run:
         console.print(f"The article's claims on {', '.join(not_run)}: not run here (not in this run, or not both "

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from orchestrator.report import article
 from orchestrator.report.claims import Judgement, article_ratio, claim_pairs, judge_all
+from orchestrator.analysis.sequential import stop_reason
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts import (
-    ProfileCurve, Rank, Settings, WorkloadVerdict, decisions, performance_profile, ranking, workload_verdicts,
+    ProfileCurve, Rank, Settings, WorkloadVerdict, decisions, pair_states, performance_profile, ranking,
+    workload_verdicts,
 )
 
 METHOD = ("Each repeat is a separate process (repeats interleaved across environments); its steady state is the "
@@ -39,6 +41,12 @@ class VerdictReport:
     ranks: list[Rank]
     profile: list[ProfileCurve]
     claims: list[Judgement]
+
+    def stopping(self) -> list[tuple[str, str, str, str, str]]:
+        """Per decision: (workload / profile, 'A vs B', repeats 'n_a + n_b', verdict, why it stopped)."""
+        plan = self.settings.plan
+        return [(f"{p.workload} ({p.profile})", f"{p.env_a} vs {p.env_b}", f"{p.n_a} + {p.n_b}", p.verdict,
+                 stop_reason(p, plan)) for p in pair_states(self.workloads)]
 
     @property
     def method(self) -> str:
