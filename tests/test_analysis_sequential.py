@@ -13,7 +13,7 @@ import yaml
 from orchestrator.analysis.ranks import exact_p
 from orchestrator.analysis.sequential import PairState, design, next_round, sequential_p, stop_reason
 from orchestrator.cli import main
-from orchestrator.commands.rounds import parse_budget
+from orchestrator.commands.rounds import cell_seconds, parse_budget
 from orchestrator.errors import ConfigError
 from orchestrator.matrix import load_matrix
 from orchestrator.results import load_cells
@@ -56,6 +56,14 @@ def test_budgets_are_durations() -> None:
     assert parse_budget("off") is None
     with pytest.raises(ConfigError, match="--budget '15 minutes'"):
         parse_budget("15 minutes")
+
+
+def test_the_budget_counts_the_cells_own_time_not_builds() -> None:
+    from test_verdicts import cell
+
+    timed = cell("cntk", "mnist_mlp", 0, 1.0).model_copy(
+        update={"started_at": "2026-12-02T17:00:00+00:00", "finished_at": "2026-12-02T17:00:09+00:00"})
+    assert cell_seconds([timed, cell("cntk", "mnist_mlp", 1, 1.0)]) == (9.0, 1)  # untimed: not counted
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ decided, the last look is reached, or the time budget would be exceeded. The rul
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import time
 
 from rich.console import Console
 
@@ -34,12 +34,12 @@ def parse_budget(text: str, where: str = "--budget") -> float | None:
 
 
 def more_rounds(scheduler: Scheduler, first: list[Cell], run_dir: RunDir, settings: Settings, budget_s: float,
-                started: float, console: Console) -> list[CellResult]:
+                console: Console) -> list[CellResult]:
     """Run rounds after the first until the rule has nothing to add, the budget would be spent, or the run is
-    interrupted; return the results of those rounds."""
+    interrupted; return the results of those rounds. The budget counts the cells' own wall-clock time (from
+    their results, so a resumed run counts what it already spent), not environment builds."""
     template = {(c.environment, c.workload, c.profile): c for c in first}
     done: list[CellResult] = []
-    ran = max(1, len(first))
     while not (scheduler.interrupts or scheduler.not_run):
         results = [r for r in load_cells(run_dir.path).results
                    if (r.environment.name, r.workload.name, r.workload.profile) in template]
@@ -47,10 +47,10 @@ def more_rounds(scheduler: Scheduler, first: list[Cell], run_dir: RunDir, settin
         cells = _next_cells(next_round(pair_states(report.workloads), settings.plan), results, template)
         if not cells:
             return done
-        elapsed = time.monotonic() - started
-        if elapsed + elapsed / ran * len(cells) > budget_s:
-            console.print(f"sequential repeats: budget {budget_s / 60:g} min spent ({elapsed / 60:.1f} min; the next "
-                          f"round of {len(cells)} cell(s) would exceed it); undecided pairs stop here",
+        spent, timed = cell_seconds(results)
+        if spent + spent / max(1, timed) * len(cells) > budget_s:
+            console.print(f"sequential repeats: budget {budget_s / 60:g} min spent ({spent / 60:.1f} min in cells; "
+                          f"the next round of {len(cells)} cell(s) would exceed it); undecided pairs stop here",
                           markup=False, highlight=False)
             return done
         plan = resume_plan(cells, run_dir)  # a resumed run keeps what it already has
@@ -58,8 +58,20 @@ def more_rounds(scheduler: Scheduler, first: list[Cell], run_dir: RunDir, settin
                       f"{min(c.repeat for c in cells) + 1}-{max(c.repeat for c in cells) + 1})",
                       markup=False, highlight=False)
         done += scheduler.run(plan.to_run)
-        ran += len(plan.to_run)
     return done
+
+
+def cell_seconds(results: list[CellResult]) -> tuple[float, int]:
+    """(total wall-clock seconds, cells counted) from the cells' own start and end times."""
+    total, count = 0.0, 0
+    for r in results:
+        if r.started_at and r.finished_at:
+            try:
+                seconds = (dt.datetime.fromisoformat(r.finished_at) - dt.datetime.fromisoformat(r.started_at))
+            except ValueError:
+                continue
+            total, count = total + max(0.0, seconds.total_seconds()), count + 1
+    return total, count
 
 
 def _next_cells(wanted: dict[tuple[str, str, str], int], results: list[CellResult],

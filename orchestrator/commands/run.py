@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shlex
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -64,8 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
     p.add_argument("--budget", default=None, metavar="DURATION",
                    help="sequential repeats: after the profile's repeats, more only for undecided pairs until "
-                        "decided, 4 looks or this wall-clock time (15m, 900s, 1h; 'off': fixed repeats; default: "
-                        "the profile's `budget`)")
+                        "decided, 4 looks or this much time in cells, builds apart (15m, 900s, 1h; 'off': fixed "
+                        "repeats; default: the profile's `budget`)")
     p.set_defaults(func=run)
 
 
@@ -124,11 +123,10 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     scheduler = Scheduler(runtime, RunContext(run_dir=run_dir, data_dir=data, monitor_hz=args.monitor_hz),
                           slots=slots, retries=loaded.matrix.retries,
                           observer=RunProgress(console, run_dir.logs_dir))
-    started = time.monotonic()
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
         if budget_s is not None:  # issue 22: repeats spent where the answer is undecided
-            results += more_rounds(scheduler, first_round, run_dir, settings, budget_s, started, console)
+            results += more_rounds(scheduler, first_round, run_dir, settings, budget_s, console)
     results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")

@@ -148,8 +148,9 @@ def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path = _save(fig, out_dir / f"ratio_{_slug(verdict.workload)}_{_slug(verdict.profile)}.png")
-    caption = (f"Points: median steady-state time over repeats divided by {verdict.reference}'s, whiskers the "
-               "bootstrap 95% interval (none with one repeat); grey: excluded from verdicts (reason in the table). "
+    caption = (f"Points: the Hodges-Lehmann ratio of steady-state times to {verdict.reference}'s, whiskers its "
+               "interval (95%, or the level 3 repeats reach, 90%; none with one repeat); grey: excluded from "
+               "verdicts (reason in the table). "
                "Hollow diamonds: the article's ratio between the same backends on its K80, where it has both.")
     return Plot(path, f"{verdict.workload}: time relative to {verdict.reference}", caption, verdict.workload, "ratio")
 
