@@ -102,3 +102,9 @@ def test_compare_fail_on_slower_help_states_the_repeats_it_needs(capsys: pytest.
         main(["compare", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "2+ repeats" not in help_text and "at least 4 repeats" in help_text
+
+
+def test_a_tie_needs_an_interval_of_at_least_1_minus_2_alpha() -> None:
+    two = pair_test([10.0, 10.1], [10.05, 10.0])  # a 67% interval: too weak to state equivalence
+    assert two.level == pytest.approx(2 / 3) and two.verdict == "no clear difference"
+    assert pair_test([10.0, 10.1, 9.95], [10.05, 10.0, 9.9]).verdict == "tie"  # 90% = 1 - 2 x 0.05

@@ -91,19 +91,19 @@ def test_a_real_run_adds_rounds_while_undecided_and_resumes(repo: Path, tmp_path
     matrix = _matrix(repo, tmp_path, jax_python, "10m")
     common = [str(matrix), "--results-dir", str(tmp_path / "results"), "--cache-dir", str(env_cache),
               "--runtime", "local", "--monitor-hz", "0"]
-    # 1 repeat each: no verdict, so a second round (interleaved: r1 of both); 2 against 2 sleeping 0.5 s an
-    # epoch: a tie (the interval within 5%), decided, so no third round.
+    # 1 repeat each: no verdict, so a second round (interleaved: r1 of both); 2 against 2: a 67% interval, too
+    # weak for a tie; 3 against 3 sleeping 0.5 s an epoch: a tie (a 90% interval within 5%), decided, no 4th round.
     assert main(["run", *common, "--run-id", "seq"]) == 0
     out = capsys.readouterr().out
     results = load_cells(tmp_path / "results" / "seq").results
     assert sorted(r.cell_id for r in results) == [f"{e}__sleepy__seq__r{i}" for e in ("keras3-jax", "twin")
-                                                 for i in (0, 1)]
+                                                 for i in (0, 1, 2)]
     assert "sequential repeats: 2 more cell(s)" in out
     report = (tmp_path / "results" / "seq" / "report" / "report.html").read_text()
-    assert "Sequential repeats" in report and "2 + 2" in report and "decided" in report
+    assert "Sequential repeats" in report and "3 + 3" in report and "decided" in report
     # --resume: the same rule on the same results asks for nothing more
     assert main(["run", *common, "--run-id", "seq", "--resume"]) == 0
-    assert len(load_cells(tmp_path / "results" / "seq").results) == 4
+    assert len(load_cells(tmp_path / "results" / "seq").results) == 6
     capsys.readouterr()
     # a budget smaller than one round: the first round only, and the report says why the pair stopped
     assert main(["run", *common, "--run-id", "tiny", "--budget", "1s"]) == 0

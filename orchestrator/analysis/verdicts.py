@@ -7,7 +7,8 @@
   With a sequential design (`Settings.looks`), the p is spent over the looks (analysis/sequential.py).
 - `decide`: `faster` / `slower` only when the family-adjusted p is at most `alpha` and |log ratio| is at least
   log(1 + tie threshold) (symmetric: 1.05 and 1/1.05 alike); `tie` when the whole interval lies within
-  [1/(1 + t), 1 + t]; otherwise `no clear difference`. One repeat on either side gives no interval and no verdict.
+  [1/(1 + t), 1 + t] and its level is at least 1 - 2 alpha (an equivalence test at alpha: 2 against 2, whose
+  interval is a 67% one, never ties); otherwise `no clear difference`. One repeat on either side gives no interval and no verdict.
 - The family: every decision a report makes (each backend against the reference, the fastest against the
   runner-up, the article's claims, over every workload) is adjusted together by Holm (analysis/family.py), so the
   chance of any false "faster"/"slower" in the report is at most alpha.
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from orchestrator.analysis.family import holm
-from orchestrator.analysis.ranks import CONFIDENCE, shift_interval
+from orchestrator.analysis.ranks import CONFIDENCE, exact_p, shift_interval
 from orchestrator.analysis.sequential import Design, PairState, sequential_p
 from orchestrator.analysis.stats import Group
 
@@ -112,7 +113,7 @@ def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHO
         return PairTest(len(a), len(b), math.exp(estimate), None, None, None, "one repeat: no verdict")
     p_seq = sequential_p(a, b, plan)
     test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high),
-                    sequential_p(a, b, Design()), "no clear difference", level, p_seq, p_seq)
+                    exact_p(a, b), "no clear difference", level, p_seq, p_seq)
     return decide(test, p_seq, tie_threshold, alpha)
 
 
@@ -127,8 +128,9 @@ def decide(test: PairTest, p_adjusted: float, tie_threshold: float, alpha: float
         verdict = "faster"
     elif p_adjusted <= alpha and log_ratio >= bound:
         verdict = "slower"
-    elif -bound <= math.log(test.low) and math.log(test.high) <= bound:  # type: ignore[arg-type]
-        verdict = "tie"
+    elif (test.level or 0) >= 1 - 2 * alpha - 1e-9 and -bound <= math.log(test.low) \
+            and math.log(test.high) <= bound:  # type: ignore[arg-type]
+        verdict = "tie"  # an equivalence test (TOST) at alpha: a (1 - 2 alpha) interval within the bounds
     return dataclasses.replace(test, p_adjusted=p_adjusted, verdict=verdict)
 
 

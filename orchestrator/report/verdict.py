@@ -24,7 +24,8 @@ METHOD = ("Each repeat is a separate process (repeats interleaved across environ
           "significant after Holm's adjustment over all {decisions} decisions of this report (every ratio to the "
           "reference, each fastest-vs-runner-up margin and each article claim: the chance of any false "
           "faster/slower in the report is at most {alpha:g}), and a ratio beyond {threshold:.0%} either way "
-          "(|log ratio| >= log {tie:g}); 'tie': the whole interval within [1/{tie:g}, {tie:g}]. {looks}"
+          "(|log ratio| >= log {tie:g}); 'tie': the whole interval within [1/{tie:g}, {tie:g}], at a level of at "
+          "least {tost:.0%} (an equivalence test at {alpha:g}). {looks}"
           "One repeat gives no interval and no verdict. Backends whose loss went NaN, whose test accuracy is at "
           "chance or far below the others', or with a steady state of 0 s are excluded from 'fastest' (reason "
           "shown).")
@@ -54,6 +55,7 @@ class VerdictReport:
         looks = SEQUENTIAL.format(looks=", ".join(map(str, s.looks)), spending=", ".join(f"{f:g}" for f in s.spending)) \
             if s.looks else ""
         return METHOD.format(alpha=s.alpha, threshold=s.tie_threshold, tie=1 + s.tie_threshold, looks=looks,
+                             tost=1 - 2 * s.alpha,
                              decisions=len(decisions(self.workloads)))
 
 
