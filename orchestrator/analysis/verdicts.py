@@ -117,6 +117,13 @@ def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHO
     return decide(test, p_seq, tie_threshold, alpha)
 
 
+def ratio_interval(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Hodges-Lehmann interval of B / A (its achieved level: `ranks.shift_interval`); kept under the name the
+    bootstrap interval had, for callers of that name."""
+    _, low, high, _ = shift_interval(a, b, confidence)
+    return math.exp(low), math.exp(high)
+
+
 def decide(test: PairTest, p_adjusted: float, tie_threshold: float, alpha: float) -> PairTest:
     """The verdict from the family-adjusted p, the ratio and the interval, on the log scale."""
     if test.ratio is None or not test.has_interval:
