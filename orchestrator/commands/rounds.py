@@ -57,7 +57,12 @@ def more_rounds(scheduler: Scheduler, first: list[Cell], run_dir: RunDir, settin
         console.print(f"sequential repeats: {len(cells)} more cell(s) for undecided pairs (repeats "
                       f"{min(c.repeat for c in cells) + 1}-{max(c.repeat for c in cells) + 1})",
                       markup=False, highlight=False)
-        done += scheduler.run(plan.to_run)
+        ran = scheduler.run(plan.to_run)
+        done += ran
+        if plan.to_run and not any(r.status == "ok" for r in ran):
+            console.print("sequential repeats: a whole round failed; no further rounds", markup=False,
+                          highlight=False)
+            break
     return done
 
 
