@@ -111,3 +111,13 @@ def test_a_real_run_adds_rounds_while_undecided_and_resumes(repo: Path, tmp_path
     assert len(load_cells(tmp_path / "results" / "tiny").results) == 2
     assert "budget 0.0166667 min spent" in out or "min spent" in out
     assert "budget spent" in " ".join(out.split())
+
+
+def test_a_bad_budget_in_the_matrix_names_the_field(repo: Path, tmp_path: Path) -> None:
+    raw = yaml.safe_load((repo / "matrix.yaml").read_text())
+    assert raw["profiles"]["compare"]["budget"] == "15m"  # the default run is sequential
+    raw["profiles"]["compare"]["budget"] = "a quarter of an hour"
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="budget"):
+        load_matrix(path)
