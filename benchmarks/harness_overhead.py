@@ -31,7 +31,7 @@ from orchestrator.environments.layout import cache_dir, cell_process_env
 from orchestrator.matrix import expand, load_matrix
 from orchestrator.results import read_cell
 from orchestrator.runtimes.local import LocalRuntime
-from orchestrator.stats import steady_state
+from orchestrator.analysis.stats import steady_state
 
 PROFILE = "overhead"
 

@@ -34,7 +34,7 @@ from orchestrator.cells import make_spec
 from orchestrator.environments.layout import THREAD_VARS, cache_dir, cell_process_env
 from orchestrator.matrix import expand, load_matrix
 from orchestrator.runtimes.local import LocalRuntime
-from orchestrator.stats import steady_state
+from orchestrator.analysis.stats import steady_state
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -7,7 +7,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
-from orchestrator import stats
+from orchestrator.analysis import stats
 from orchestrator.cell_process import HarnessOutcome
 from orchestrator.host import host_info
 from orchestrator.matrix import Cell, Environment, LoadedMatrix

@@ -172,6 +172,9 @@ class Profile(_Strict):
     test_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)
     repeats: int = Field(default=1, ge=1, le=MAX_REPEATS)
+    # Sequential repeats (`run --budget`, analysis/sequential.py): after the first `repeats`, more only for the
+    # undecided pairs until decided, the last look or this wall-clock budget ("15m", "900s", "1h"; unset: fixed).
+    budget: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[smh]?\s*$")
     timeout_s: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_S)
     memory_limit_gb: float | None = Field(default=None, gt=0, le=MAX_MEMORY_GB)
     data: DataSource = "real"
@@ -209,12 +212,12 @@ class Matrix(_Strict):
     retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     # A folder of extra workload modules (relative to this file), searched before the project's workloads/.
     workloads_dir: str | None = None
-    # Verdicts (orchestrator/verdicts.py): every backend's time is put as a ratio to this environment's; default
+    # Verdicts (orchestrator/analysis/verdicts.py): every backend's time is put as a ratio to this environment's; default
     # the article's TensorFlow environment (tensorflow1) when the matrix has it, else the first one run.
     reference: str | None = None
     # A difference smaller than this fraction (0.05: 5%) is never called faster or slower: a tie.
     tie_threshold: float = Field(default=0.05, ge=0, lt=1)
-    # The rank test's significance level for a faster/slower verdict (two-sided Mann-Whitney U over repeats).
+    # The family-wise significance level: Holm over every faster/slower decision of a report (exact rank-sum tests).
     alpha: float = Field(default=0.05, gt=0, lt=1)
     # The machine's price per hour (`orchestrate run --price-per-hour` overrides per_hour).
     price: Price | None = None

@@ -65,9 +65,10 @@ class RunProgress(Observer):
     # ---------------------------------------------------------------- observer
 
     def on_plan(self, cells: list[Cell], slots: list[Slot]) -> None:
-        self.total = len(cells)
+        self.total = self.done + len(cells)  # a sequential run plans again each round (commands/rounds.py)
         self.slots = max(1, len(slots))
-        self.started = time.monotonic()
+        if not self.done:
+            self.started = time.monotonic()
 
     def on_start(self, cell: Cell, slot: Slot) -> None:
         events = spec_paths(self.logs_dir, cell)[1]

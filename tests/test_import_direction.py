@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("facts", {"errors", "paths", "results", "host", "stats", "verdicts", "overlay", "workload_files", "measure",
+    ("facts", {"errors", "paths", "results", "host", "overlay", "workload_files", "measure",
                "store", "analysis"}),
     ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost", "rundir"}),
     ("cells", {"cell_process", "cells"}),

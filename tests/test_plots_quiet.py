@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.results import Metrics, RunDir, Timings
-from orchestrator.stats import group_results
+from orchestrator.analysis.stats import group_results
 from test_verdicts import BASE, repeats
 
 

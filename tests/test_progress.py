@@ -54,3 +54,21 @@ def test_plain_lines_off_a_terminal(repo: Path, tmp_path: Path) -> None:
     text = out.getvalue()
     assert f"start {cell.cell_id} on cpu-slot0" in text
     assert "no new cells will start" in text
+
+
+def test_a_later_round_adds_to_the_plan_instead_of_replacing_it(repo: Path, tmp_path: Path) -> None:
+    loaded = load_matrix(repo / "tests" / "workloads" / "matrix.yaml")
+    cells = expand(loaded, profile="pair", workloads=["sleepy"])
+    progress = RunProgress(Console(file=io.StringIO(), width=120), tmp_path, live=False)
+    slots = [Slot(index=0, label="cpu-slot0")]
+    progress.on_plan(cells, slots)
+    first = cells[0]
+    for cell in cells:
+        progress.on_result(CellResult(
+            run_id="r", cell_id=cell.cell_id, status="ok",
+            environment=EnvironmentInfo(name=first.environment, backend="jax", keras_version="3",
+                                        python_version="3.11", runtime="local"),
+            workload=WorkloadInfo(name="sleepy", profile="pair", epochs=first.epochs, batch_size=16),
+            threads=Threads(requested=1)))
+    progress.on_plan(cells[:1], slots)  # sequential repeats: the next round (commands/rounds.py)
+    assert progress.total == len(cells) + 1 and progress.done == len(cells)

@@ -17,8 +17,8 @@ from orchestrator.report.claims import CLAIMS, judge_all
 from orchestrator.results import (
     CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, RunDir, Threads, Timings, WorkloadInfo,
 )
-from orchestrator.stats import group_results, steady_state
-from orchestrator.verdicts import (
+from orchestrator.analysis.stats import group_results, steady_state
+from orchestrator.analysis.verdicts import (
     Settings, pair_test, performance_profile, ranking, workload_verdicts,
 )
 
@@ -83,10 +83,10 @@ def test_one_repeat_gives_no_interval_and_no_verdict() -> None:
     assert pair_test([], [5.0]).verdict == "not comparable"
 
 
-def _mlp_run(**overrides: list[CellResult]) -> list[CellResult]:
+def _mlp_run(base: list[float] = BASE, **overrides: list[CellResult]) -> list[CellResult]:
     """mnist_mlp: tensorflow1 the reference; keras3-jax 20% faster; cntk equal; mxnet 45% faster."""
-    envs = {"tensorflow1": BASE, "keras3-jax": [t * 0.8 for t in BASE], "cntk": BASE[::-1],
-            "mxnet-keras1": [t * 0.55 for t in BASE]}
+    envs = {"tensorflow1": base, "keras3-jax": [t * 0.8 for t in base], "cntk": base[::-1],
+            "mxnet-keras1": [t * 0.55 for t in base]}
     cells: list[CellResult] = []
     for env, times in envs.items():
         cells += overrides.get(env.replace("-", "_"), repeats(env, "mnist_mlp", times))
@@ -169,11 +169,13 @@ def test_repeats_are_interleaved_across_environments_and_the_default_compares(re
 
 
 def _write_run(tmp_path: Path) -> Path:
-    nan = repeats("keras3-torch", "mnist_mlp", [t * 0.3 for t in BASE], loss=math.nan)
-    cnn = repeats("tensorflow1", "mnist_cnn", BASE) + repeats("cntk", "mnist_cnn", [t * 1.5 for t in BASE])
+    """Six repeats each: the report makes 7 decisions (Holm), which 5 against 5 (smallest p 0.0079) cannot pass."""
+    six = BASE + [10.05]
+    nan = repeats("keras3-torch", "mnist_mlp", [t * 0.3 for t in six], loss=math.nan)
+    cnn = repeats("tensorflow1", "mnist_cnn", six) + repeats("cntk", "mnist_cnn", [t * 1.5 for t in six])
     run = RunDir(tmp_path / "results", "constructed")
     run.ensure_writable()
-    for result in _mlp_run() + nan + cnn:
+    for result in _mlp_run(six) + nan + cnn:
         run.write_cell(result)
     return run.path
 
@@ -218,7 +220,9 @@ def test_verdict_section_comes_first_in_the_report_in_headless_chromium(
     assert rows["keras3-torch"]["validity"].startswith("excluded: loss went NaN")
     claims = {row[1]: row[5] for row in seen["claims"]["rows"]}
     assert claims["MNIST CNN: TensorFlow faster than CNTK (10.3 vs 14.9 s/epoch)"] == "reproduced"
-    assert [row[1] for row in seen["ranking"]["rows"]][0] == "mxnet-keras1"
+    # mxnet-keras1 ran mnist_mlp only: ranked after the backends valid on both workloads
+    assert [row[1] for row in seen["ranking"]["rows"]][:2] == ["tensorflow1", "cntk"]
+    assert "Holm" in (run_path / "report" / "report.html").read_text()
     assert {"Performance profile across workloads", "mnist_mlp: time relative to tensorflow1"} <= set(seen["images"])
 
 

@@ -15,7 +15,7 @@ from orchestrator.results import load_cells
 from orchestrator.store.database import Store, target_of
 from orchestrator.store.records import rows_of_run, read_provenance
 from orchestrator.store.series import build_series
-from orchestrator.verdicts import PairTest, Settings, pair_test
+from orchestrator.analysis.verdicts import PairTest, Settings, pair_test
 
 SLOWER_EXIT = 1  # a significant slowdown: the CI job fails
 

@@ -1,6 +1,7 @@
 """`orchestrate compare RUN_A RUN_B`: per environment x workload x profile, run B's repeats against run A's:
-the ratio of their steady-state medians (B / A) with a bootstrap interval and a Mann-Whitney U test; `slower`
-and `faster` only where the test is significant and the change is beyond the tie threshold."""
+the Hodges-Lehmann ratio (B / A) with its interval and the exact rank-sum test, Holm-adjusted over every compared
+group; `slower` and `faster` only where the adjusted p is at most alpha and the change is beyond the tie
+threshold (analysis/verdicts.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from orchestrator.commands.report import add_verdict_options, load_run, verdict_
 from orchestrator.errors import ConfigError
 from orchestrator.report.energy import comparison_table as energy_comparison
 from orchestrator.report.terminal import comparison_table
-from orchestrator.stats import NOISE_CV, group_results
-from orchestrator.verdicts import compare_runs
+from orchestrator.analysis.stats import NOISE_CV, group_results
+from orchestrator.analysis.ranks import repeats_for
+from orchestrator.analysis.verdicts import ALPHA, compare_runs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --baseline store: how many of the latest comparable runs (default 3)")
     add_store_option(p, results_default=False)  # default: store.sqlite beside RUN_A
     p.add_argument("--fail-on-slower", action="store_true",
-                   help="exit with status 1 when any cell is significantly slower in RUN_B (needs 2+ repeats)")
+                   help="exit with status 1 when any cell is significantly slower in RUN_B (needs at least "
+                        f"{repeats_for(ALPHA)} repeats on each side to reach p <= {ALPHA:g} before Holm's adjustment "
+                        "over the compared cells, more when many cells are compared; 3 reach 0.1 at best, 2 0.33)")
     add_verdict_options(p, reference=False)
     p.set_defaults(func=run)
 
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     counts = {v: sum(1 for c in comparisons if c.test.verdict == v)
               for v in ("slower", "faster", "tie", "no clear difference", "one repeat: no verdict")}
     console.print(f"{len(comparisons)} compared: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-                  + f" (repeats' steady states; Mann-Whitney U at p <= {settings.alpha:g}, ties within "
-                  f"{settings.tie_threshold:.0%})", highlight=False)
+                  + f" (repeats' steady states; exact rank-sum test, Holm over the {len(comparisons)} at "
+                  f"p <= {settings.alpha:g}, ties within {settings.tie_threshold:.0%} on the log scale)",
+                  highlight=False)
     return 1 if args.fail_on_slower and counts["slower"] else 0

@@ -18,8 +18,8 @@ from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
 from orchestrator.report.terminal import group_table, print_summary, print_verdicts
 from orchestrator.results import LoadReport, load_cells, write_json_atomic
-from orchestrator.stats import NOISE_CV, group_results
-from orchestrator.verdicts import ALPHA, TIE_THRESHOLD, Settings
+from orchestrator.analysis.stats import NOISE_CV, group_results
+from orchestrator.analysis.verdicts import ALPHA, TIE_THRESHOLD, Settings
 
 SETTINGS_FILE = "verdict-settings.json"  # the matrix's reference, tie threshold and alpha, saved by `run`
 
@@ -43,7 +43,8 @@ def add_verdict_options(p: argparse.ArgumentParser, reference: bool = True) -> N
                    help="differences under this fraction are never called (default: the run's matrix setting, "
                         f"else {TIE_THRESHOLD})")
     p.add_argument("--alpha", type=number("--alpha", float, 0.0, 1.0, low_open=True, high_open=True), default=None,
-                   help=f"significance level of the Mann-Whitney U test (default: the run's, else {ALPHA})")
+                   help=f"family-wise significance level: Holm over every decision of the report (default: the run's, "
+                        f"else {ALPHA})")
 
 
 def verdict_settings(args: argparse.Namespace, run_path: Path | None = None) -> Settings:
@@ -51,14 +52,16 @@ def verdict_settings(args: argparse.Namespace, run_path: Path | None = None) -> 
     saved = read_settings(run_path) if run_path else Settings()
     threshold = saved.tie_threshold if args.tie_threshold is None else args.tie_threshold
     alpha = saved.alpha if args.alpha is None else args.alpha
-    return Settings(getattr(args, "reference", None) or saved.reference, threshold, alpha)
+    return Settings(getattr(args, "reference", None) or saved.reference, threshold, alpha, saved.looks,
+                    saved.spending)
 
 
 def read_settings(run_path: Path) -> Settings:
     """The verdict settings `orchestrate run` saved beside the cells; defaults when absent or unreadable."""
     try:
         raw = json.loads((run_path / SETTINGS_FILE).read_text())
-        return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]))
+        return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]),
+                        tuple(int(n) for n in raw.get("looks", ())), tuple(float(f) for f in raw.get("spending", ())))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Settings()
 

@@ -25,7 +25,9 @@ from orchestrator.rundir import RunOwnership, as_write_fault, prepare_reuse
 from orchestrator.rundir.report import stopped_by_fault
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
-from orchestrator.verdicts import Settings
+from orchestrator.analysis.sequential import design
+from orchestrator.analysis.verdicts import Settings
+from orchestrator.commands.rounds import more_rounds, parse_budget
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -65,6 +67,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    default=None, metavar="PRICE",
                    help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
     add_store_option(p, results_default=False)
+    p.add_argument("--budget", default=None, metavar="DURATION",
+                   help="sequential repeats: after the profile's repeats, more only for undecided pairs until "
+                        "decided, 4 looks or this much time in cells, builds apart (15m, 900s, 1h; 'off': fixed "
+                        "repeats; default: the profile's `budget`)")
     p.set_defaults(func=run)
 
 
@@ -116,6 +122,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     slots = runtime.slots(args.slots or loaded.matrix.slots)
     slot_cores = min((len(s.cpus) for s in slots), default=0) or None
     cells = expand(loaded, **selection, threads=slot_cores)  # threads: the cores of a slot, unless the matrix sets them
+    first_round, settings, budget_s = cells, _settings(args, loaded), _budget(args, loaded)
     kept: list[CellResult] = []
     if args.resume:
         plan = resume_plan(cells, run_dir)
@@ -134,10 +141,12 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                           observer=RunProgress(console, run_dir.logs_dir))
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
+        if budget_s is not None and not scheduler.fault:  # issue 22: repeats spent where the answer is undecided
+            results += more_rounds(scheduler, first_round, run_dir, settings, budget_s, console)
     if scheduler.fault:
         return _stopped(args, console, scheduler, run_dir, kept)
     try:
-        return _conclude(args, console, loaded, run_dir, scheduler, kept, results)
+        return _conclude(args, console, loaded, run_dir, scheduler, kept, results, settings)
     except OSError as exc:  # the disk filled (or the folder went) after the last cell: the results are written
         fault = as_write_fault(exc, run_dir, "the run's summary or report", anywhere=True)
         assert fault is not None
@@ -153,7 +162,8 @@ def _stopped(args: argparse.Namespace, console: Console, scheduler: Scheduler, r
 
 
 def _conclude(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, run_dir: RunDir,
-              scheduler: Scheduler, kept: list[CellResult], results: list[CellResult]) -> int:
+              scheduler: Scheduler, kept: list[CellResult], results: list[CellResult],
+              settings: Settings) -> int:
     """Costs, summary, settings and report once every cell has ended; the exit code."""
     results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
@@ -162,8 +172,6 @@ def _conclude(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, 
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
-    m = loaded.matrix
-    settings = Settings(m.reference, m.tie_threshold, m.alpha)
     save_settings(run_dir.path, settings)  # `orchestrate report` judges the run the same way later
     interrupted = bool(scheduler.interrupts or scheduler.not_run)
     if interrupted and not args.no_report:  # stop promptly; the report can be made from what was written
@@ -178,6 +186,25 @@ def _conclude(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, 
         return 130
     code = 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
     return code or (0 if stored else STORE_ERROR_EXIT)
+
+
+def _budget(args: argparse.Namespace, loaded: LoadedMatrix) -> float | None:
+    """Seconds for sequential repeats: --budget, else the profile's `budget`; None: the fixed repeats."""
+    profile = args.profile or loaded.matrix.default.profile
+    if args.budget is not None:
+        return parse_budget(args.budget)
+    text = loaded.matrix.profiles[profile].budget
+    return parse_budget(text, f"{loaded.path}: profiles.{profile}.budget") if text else None
+
+
+def _settings(args: argparse.Namespace, loaded: LoadedMatrix) -> Settings:
+    """The matrix's verdict settings, with the sequential looks when a budget applies (from the first round's
+    repeats: 3, 6, 9, 12 for the compare profile)."""
+    m = loaded.matrix
+    if _budget(args, loaded) is None:
+        return Settings(m.reference, m.tie_threshold, m.alpha)
+    plan = design(m.profiles[args.profile or m.default.profile].repeats)
+    return Settings(m.reference, m.tie_threshold, m.alpha, plan.looks, plan.spending)
 
 
 def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
@@ -196,7 +223,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
                         ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
                         ("--address", args.address), ("--wheels", args.wheels),
-                        ("--price-per-hour", args.price_per_hour), ("--store", args.store)):
+                        ("--price-per-hour", args.price_per_hour), ("--store", args.store),
+                        ("--budget", args.budget)):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from orchestrator import stats
+from orchestrator.analysis import stats
 
 COUNTER_WRAP_MJ = 2**64
 STALL_S = 2.0

@@ -1,9 +1,10 @@
 """The 2017 article's claims as data, and what this run says about each: reproduced, refuted or inconclusive.
 
 A claim is an ordering (or a tie) between two of the article's backends on one workload, with the K80 ratio
-where the sources give one. It is judged on this machine by the same pair test as every verdict (ratio of
-medians over repeats, bootstrap interval, Mann-Whitney U, tie threshold), between the environments that stand for
-those backends here. Orderings and ratios are compared, never seconds across different hardware.
+where the sources give one. It is judged on this machine by the same pair test as every verdict (Hodges-Lehmann
+ratio over repeats, exact rank-sum test, tie threshold), between the environments that stand for those backends
+here, as one of the report's decisions adjusted together (Holm, analysis/verdicts.py), on every profile of the
+workload that ran. Orderings and ratios are compared, never seconds across different hardware.
 
 Sources: docs/reference.md of the project (the article's text, and its notebooks' surviving outputs as corrected:
 MXNet's cifar10 figure is 23.6 s/epoch over 100 epochs, no TensorFlow cifar10 timing survived, and the article's
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from orchestrator.report.article import NOTEBOOK, TEXT, for_cell
-from orchestrator.verdicts import PairTest, Settings, WorkloadVerdict, pair_test
+from orchestrator.analysis.verdicts import PairTest, Settings, WorkloadVerdict, pair_test
 
 # The environment of the default matrix that stands for each of the article's backends.
 ENVIRONMENT_OF = {"tensorflow": "tensorflow1", "cntk": "cntk", "theano": "theano", "mxnet": "mxnet-keras1"}
@@ -79,31 +80,46 @@ class Judgement:
     status: Status
     why: str
     test: PairTest | None = None  # subject's repeats against baseline's: ratio subject / baseline
+    profile: str | None = None  # the profile it was judged on (None: not run, untestable)
+
+
+def claim_pairs() -> tuple[tuple[str, str, str], ...]:
+    """(workload, baseline environment, subject environment) of every testable claim: decisions the report makes,
+    for `workload_verdicts(extra_pairs=...)` to put in the family."""
+    return tuple((c.workload, ENVIRONMENT_OF[c.baseline], ENVIRONMENT_OF[c.subject]) for c in CLAIMS
+                 if c.relation is not None)
 
 
 def judge_all(verdicts: list[WorkloadVerdict], settings: Settings) -> list[Judgement]:
-    """Every claim whose workload this run measured (any other claim is 'not run')."""
-    return [judge(claim, verdicts, settings) for claim in CLAIMS]
+    """Every claim on every profile of its workload that this run measured (else one 'not run')."""
+    return [j for claim in CLAIMS for j in judge(claim, verdicts, settings)]
 
 
-def judge(claim: Claim, verdicts: list[WorkloadVerdict], settings: Settings) -> Judgement:
+def judge(claim: Claim, verdicts: list[WorkloadVerdict], settings: Settings) -> list[Judgement]:
     subject_env, baseline_env = ENVIRONMENT_OF[claim.subject], ENVIRONMENT_OF[claim.baseline]
-    verdict = next((v for v in verdicts if v.workload == claim.workload and v.row(subject_env)
-                    and v.row(baseline_env)), None)
+    matching = [v for v in verdicts if v.workload == claim.workload and v.row(subject_env) and v.row(baseline_env)]
     if claim.relation is None:
-        return Judgement(claim, "untestable", claim.caveat)
-    if verdict is None:
-        return Judgement(claim, "not run", f"this run has no {claim.workload} cells of both {subject_env} and "
-                                           f"{baseline_env}")
+        return [Judgement(claim, "untestable", claim.caveat)]
+    if not matching:
+        return [Judgement(claim, "not run", f"this run has no {claim.workload} cells of both {subject_env} and "
+                                            f"{baseline_env}")]
+    return [_judge_on(claim, v, subject_env, baseline_env, settings) for v in matching]
+
+
+def _judge_on(claim: Claim, verdict: WorkloadVerdict, subject_env: str, baseline_env: str,
+              settings: Settings) -> Judgement:
     subject, baseline = verdict.row(subject_env), verdict.row(baseline_env)
     assert subject is not None and baseline is not None
-    test = pair_test(baseline.group.steady_samples, subject.group.steady_samples, settings.tie_threshold,
-                     settings.alpha)
+    test = verdict.test(baseline_env, subject_env) or pair_test(  # outside a report's family: decided alone
+        baseline.group.steady_samples, subject.group.steady_samples, settings.tie_threshold, settings.alpha,
+        settings.plan)
+    profile = verdict.profile
     for row in (subject, baseline):
         if not row.validity.valid:
-            return Judgement(claim, "inconclusive", f"{row.environment} excluded: {row.validity.describe()}", test)
+            return Judgement(claim, "inconclusive", f"{row.environment} excluded: {row.validity.describe()}", test,
+                             profile)
     status, why = _decide(claim, test, settings)
-    return Judgement(claim, status, why, test)
+    return Judgement(claim, status, why, test, profile)
 
 
 def _decide(claim: Claim, test: PairTest, settings: Settings) -> tuple[Status, str]:

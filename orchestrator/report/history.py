@@ -15,7 +15,7 @@ from rich.table import Table
 
 from orchestrator.analysis.changes import Point, Step, version_changes
 from orchestrator.report.plots import DPI
-from orchestrator.stats import estimate
+from orchestrator.analysis.stats import estimate
 from orchestrator.store.series import Series
 
 

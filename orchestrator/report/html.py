@@ -13,10 +13,10 @@ from typing import Any, Iterable
 from orchestrator.report import article, fairness
 from orchestrator.report import energy as energy_report
 from orchestrator.report.plots import Plot
-from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
-from orchestrator.verdicts import WorkloadVerdict
+from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
+from orchestrator.analysis.verdicts import WorkloadVerdict
 from orchestrator.results import CellResult
-from orchestrator.stats import Estimate, Group
+from orchestrator.analysis.stats import Estimate, Group
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
@@ -261,11 +261,11 @@ def _verdict_section(report: VerdictReport) -> str:
         parts.append(_ratio_table(v))
     if report.ranks:
         ranks = [[_cell(i, "num"), _cell(r.environment), _cell(r.backend), _cell(f"{r.geomean:.3f}", "num"),
-                  _cell(r.workloads, "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
+                  _cell(workloads_text(r), "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
         parts.append("<h3>Across workloads</h3>" + _table(
             ["rank", "environment", "backend", "geometric mean ratio to the reference", "workloads", "fastest on"],
             ranks, "ranking"))
-    claims = [[_cell(j.claim.workload), _cell(j.claim.text), _cell(j.claim.source),
+    claims = [[_cell(claim_where(j)), _cell(j.claim.text), _cell(j.claim.source),
                _cell(_num(j.claim.article_ratio), "num"), _cell(j.test.describe() if j.test else None, "num"),
                _cell(j.status, j.status.replace(" ", "-")), _cell(j.why), _cell(j.claim.caveat or None, "ref")]
               for j in report.claims]
@@ -274,6 +274,10 @@ def _verdict_section(report: VerdictReport) -> str:
                  "claim's first backend's time over the second's.</p>"
                  + _table(["workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why",
                            "caveat"], claims, "claims"))
+    if report.settings.looks:
+        parts.append("<h3>Sequential repeats</h3>" + _table(
+            ["workload", "pair", "repeats", "verdict", "stopped"],
+            [[_cell(c) for c in row] for row in report.stopping()], "stopping"))
     parts.append(f'<p class="method">{escape(report.method)}</p></section>')
     return "\n".join(parts)
 

@@ -22,8 +22,8 @@ from orchestrator.measure.monitor import read_series
 from orchestrator.report import article
 from orchestrator.report.verdict import VerdictReport, k80_ratio
 from orchestrator.results import CellResult
-from orchestrator.stats import Group
-from orchestrator.verdicts import WorkloadVerdict
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts import WorkloadVerdict
 
 _COLORS = {"tensorflow": "#ff7f0e", "cntk": "#1f77b4", "theano": "#2ca02c", "mxnet": "#d62728",
            "jax": "#9467bd", "torch": "#8c564b", "openvino": "#e377c2", "numpy": "#7f7f7f"}
@@ -149,8 +149,9 @@ def ratios(verdict: WorkloadVerdict, out_dir: Path) -> Plot:
     _legend(ax, "best")
     fig.tight_layout()
     path = _save(fig, out_dir / f"ratio_{_slug(verdict.workload)}_{_slug(verdict.profile)}.png")
-    caption = (f"Points: median steady-state time over repeats divided by {verdict.reference}'s, whiskers the "
-               "bootstrap 95% interval (none with one repeat); grey: excluded from verdicts (reason in the table). "
+    caption = (f"Points: the Hodges-Lehmann ratio of steady-state times to {verdict.reference}'s, whiskers its "
+               "interval (95%, or the level 3 repeats reach, 90%; none with one repeat); grey: excluded from "
+               "verdicts (reason in the table). "
                "Hollow diamonds: the article's ratio between the same backends on its K80, where it has both.")
     return Plot(path, f"{verdict.workload}: time relative to {verdict.reference}", caption, verdict.workload, "ratio")
 

@@ -7,9 +7,9 @@ from rich.table import Table
 
 from orchestrator.report import article, fairness
 from orchestrator.results import CellResult
-from orchestrator.report.verdict import VerdictReport, article_ordering, k80_ratio
-from orchestrator.stats import Group
-from orchestrator.verdicts import RunComparison, WorkloadVerdict
+from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts import RunComparison, WorkloadVerdict
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "unsupported": "yellow"}
 
@@ -140,7 +140,7 @@ def ranking_table(report: VerdictReport) -> Table:
     for column in ("rank", "environment", "backend", "geometric mean ratio", "workloads", "fastest on"):
         table.add_column(column)
     for i, r in enumerate(report.ranks, 1):
-        table.add_row(str(i), r.environment, r.backend, f"{r.geomean:.3f}", str(r.workloads), str(r.fastest_on))
+        table.add_row(str(i), r.environment, r.backend, f"{r.geomean:.3f}", workloads_text(r), str(r.fastest_on))
     return table
 
 
@@ -152,8 +152,17 @@ def claims_table(report: VerdictReport) -> Table:
         c = j.claim
         if j.status == "not run":
             continue
-        table.add_row(c.workload, c.text, c.source, _num(c.article_ratio, "{:.3g}"),
+        table.add_row(claim_where(j), c.text, c.source, _num(c.article_ratio, "{:.3g}"),
                       j.test.describe() if j.test else "-", _styled(j.status), j.why)
+    return table
+
+
+def stopping_table(report: VerdictReport) -> Table:
+    table = Table(title="Sequential repeats: per decision, the repeats it took and why it stopped")
+    for column in ("workload", "pair", "repeats", "verdict", "stopped"):
+        table.add_column(column)
+    for row in report.stopping():
+        table.add_row(*row)
     return table
 
 
@@ -166,6 +175,8 @@ def print_verdicts(report: VerdictReport, console: Console | None = None) -> Non
     if report.ranks:
         console.print(ranking_table(report))
     console.print(claims_table(report))
+    if report.settings.looks:
+        console.print(stopping_table(report))
     not_run = sorted({j.claim.workload for j in report.claims if j.status == "not run"})
     if not_run:
         console.print(f"The article's claims on {', '.join(not_run)}: not run here (not in this run, or not both "

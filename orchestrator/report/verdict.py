@@ -7,19 +7,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.report import article
-from orchestrator.report.claims import Judgement, article_ratio, judge_all
-from orchestrator.stats import Group
-from orchestrator.verdicts import (
-    ProfileCurve, Rank, Settings, WorkloadVerdict, performance_profile, ranking, workload_verdicts,
+from orchestrator.report.claims import Judgement, article_ratio, claim_pairs, judge_all
+from orchestrator.analysis.sequential import stop_reason
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts import (
+    ProfileCurve, Rank, Settings, WorkloadVerdict, decisions, pair_states, performance_profile, ranking,
+    workload_verdicts,
 )
 
 METHOD = ("Each repeat is a separate process (repeats interleaved across environments); its steady state is the "
           "median of its epochs after the first. A backend's time is the median over its repeats. Ratios are to "
-          "the reference environment (below 1: faster), with a bootstrap 95% interval over repeats; "
-          "faster/slower needs a two-sided Mann-Whitney U test at p <= {alpha:g}, an interval excluding 1 and a "
-          "difference of at least {threshold:.0%}; 'tie': the whole interval within {threshold:.0%}. One repeat "
-          "gives no interval and no verdict. Backends whose loss went NaN, whose test accuracy is at chance or far "
-          "below the others' are excluded from 'fastest' (reason shown).")
+          "the reference environment (below 1: faster): the Hodges-Lehmann estimate on log times (the median of "
+          "all ratios between the two backends' repeats) with its distribution-free interval from the exact "
+          "Mann-Whitney distribution, labelled with the level it achieves where below 95% (90% at 3 against 3). "
+          "faster/slower needs the exact two-sided rank-sum test (permutation distribution, ties by midranks) "
+          "significant after Holm's adjustment over all {decisions} decisions of this report (every ratio to the "
+          "reference, each fastest-vs-runner-up margin and each article claim: the chance of any false "
+          "faster/slower in the report is at most {alpha:g}), and a ratio beyond {threshold:.0%} either way "
+          "(|log ratio| >= log {tie:g}); 'tie': the whole interval within [1/{tie:g}, {tie:g}], at a level of at "
+          "least {tost:.0%} (an equivalence test at {alpha:g}). {looks}"
+          "One repeat gives no interval and no verdict. Backends whose loss went NaN, whose test accuracy is at "
+          "chance or far below the others', or with a steady state of 0 s are excluded from 'fastest' (reason "
+          "shown).")
+SEQUENTIAL = ("Sequential repeats: looks at {looks} repeats per environment; after each look only the "
+              "environments in undecided pairs get more, interleaved, until decided, the last look or the time "
+              "budget; alpha is spent over the looks by fixed fractions {spending} (a pair's p is the smallest "
+              "p_look / fraction over its looks, a valid p whatever the stopping). ")
 
 
 @dataclass
@@ -30,15 +43,37 @@ class VerdictReport:
     profile: list[ProfileCurve]
     claims: list[Judgement]
 
+    def stopping(self) -> list[tuple[str, str, str, str, str]]:
+        """Per decision: (workload / profile, 'A vs B', repeats 'n_a + n_b', verdict, why it stopped)."""
+        plan = self.settings.plan
+        return [(f"{p.workload} ({p.profile})", f"{p.env_a} vs {p.env_b}", f"{p.n_a} + {p.n_b}", p.verdict,
+                 stop_reason(p, plan)) for p in pair_states(self.workloads)]
+
     @property
     def method(self) -> str:
-        return METHOD.format(alpha=self.settings.alpha, threshold=self.settings.tie_threshold)
+        s = self.settings
+        looks = SEQUENTIAL.format(looks=", ".join(map(str, s.looks)), spending=", ".join(f"{f:g}" for f in s.spending)) \
+            if s.looks else ""
+        return METHOD.format(alpha=s.alpha, threshold=s.tie_threshold, tie=1 + s.tie_threshold, looks=looks,
+                             tost=1 - 2 * s.alpha,
+                             decisions=len(decisions(self.workloads)))
 
 
 def build(groups: list[Group], settings: Settings = Settings()) -> VerdictReport:
-    verdicts = workload_verdicts(groups, settings)
+    verdicts = workload_verdicts(groups, settings, claim_pairs())
     return VerdictReport(settings, verdicts, ranking(verdicts), performance_profile(verdicts),
                          judge_all(verdicts, settings))
+
+
+def workloads_text(rank: Rank) -> str:
+    """'2', or '1 (incomplete: ranked after those valid on every workload)'."""
+    return str(rank.workloads) if rank.complete else f"{rank.workloads} (incomplete: ranked after the complete)"
+
+
+def claim_where(judgement: Judgement) -> str:
+    """'mnist_mlp (compare)': the workload and the profile a claim was judged on."""
+    w = judgement.claim.workload
+    return f"{w} ({judgement.profile})" if judgement.profile else w
 
 
 def article_ordering(workload: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from orchestrator.results import CellResult, HostInfo, write_json_atomic
-from orchestrator.stats import steady_state
+from orchestrator.analysis.stats import steady_state
 
 PROVENANCE_FILE = "provenance.json"
 

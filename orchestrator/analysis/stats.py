@@ -148,7 +148,8 @@ class Group:
     def steady_samples(self) -> list[float]:
         """One steady state per ok repeat (the samples every interval and rank test is made from)."""
         return [r.timings.steady_state_s for r in self.ok
-                if r.timings.steady_state_s is not None and math.isfinite(r.timings.steady_state_s)]
+                if r.timings.steady_state_s is not None and math.isfinite(r.timings.steady_state_s)
+                and r.timings.steady_state_s > 0]  # 0 s is no measurement (check_validity says so)
 
     @property
     def backend(self) -> str:
