@@ -27,6 +27,7 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
     """The cell spec (JSON) read by workloads/harness.py. Paths are as the harness will see them."""
     env = prepared.environment
     workload = loaded.matrix.workloads[cell.workload]
+    script = loaded.script_path(cell.workload)
     return {
         "cell_id": cell.cell_id,
         "workload": cell.workload,
@@ -44,6 +45,7 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
         "capabilities": list(env.capabilities),
         "data": {"source": cell.data, "dir": data_dir, "cache_dir": cache_dir},
         "workload_dirs": [str(loaded.workloads_dir)] if loaded.workloads_dir else [],
+        "script": str(script) if script else None,  # a user's model file, loaded by path (docs/your-model.md)
     }
 
 

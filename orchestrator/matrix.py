@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from orchestrator.errors import ConfigError
 from orchestrator.paths import name_problem
+from orchestrator.user_models.script import check_script
 
 Backend = Literal["tensorflow", "cntk", "theano", "mxnet", "jax", "torch", "openvino", "numpy"]
 Capability = Literal["train", "infer"]
@@ -145,13 +146,21 @@ class Environment(_Strict):
 
 
 class Workload(_Strict):
-    """One upstream Keras example, with its upstream defaults."""
+    """One upstream Keras example, with its upstream defaults; or a user's model file (`script`)."""
 
-    dataset: DatasetName
+    dataset: DatasetName | None = None
     epochs: int = Field(ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(ge=1, le=MAX_BATCH_SIZE)
+    # A user's model file (relative to the matrix) with the workload contract: docs/your-model.md.
+    script: str | None = None
     upstream: str = ""
     description: str = ""
+
+    @model_validator(mode="after")
+    def _dataset_or_script(self) -> "Workload":
+        if self.dataset is None and self.script is None:
+            raise ValueError("dataset: required field is missing (or give `script:`, a model file of your own)")
+        return self
 
 
 class WorkloadOverride(_Strict):
@@ -301,6 +310,11 @@ class LoadedMatrix(BaseModel):
         wheels = self.matrix.environments[env_name].wheels
         return (self.root / wheels).resolve() if wheels else None
 
+    def script_path(self, workload: str) -> Path | None:
+        """A user's model file named by `workloads.<workload>.script`, resolved against the matrix."""
+        script = self.matrix.workloads[workload].script
+        return (self.root / script).resolve() if script else None
+
     @property
     def workloads_dir(self) -> Path | None:
         """The matrix's extra workload folder, if it sets one."""
@@ -349,6 +363,10 @@ def _check_files(loaded: LoadedMatrix) -> None:
                 f"{loaded.path}: environments.{name}.requirements: file {env.requirements!r} "
                 f"not found (looked at {req})"
             )
+    for name, workload in loaded.matrix.workloads.items():
+        script = loaded.script_path(name)
+        if script is not None:
+            check_script(script, f"{loaded.path}: workloads.{name}.script")
     extra = loaded.workloads_dir
     if extra is not None and not extra.is_dir():
         raise ConfigError(f"{loaded.path}: workloads_dir: folder {loaded.matrix.workloads_dir!r} not found "

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 LAYERS: list[tuple[str, set[str]]] = [
     ("facts", {"errors", "paths", "results", "host", "stats", "verdicts", "energy", "overlay", "workload_files", "gpus",
                "interpreters"}),
-    ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost"}),
+    ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost", "user_models"}),
     ("cells", {"cell_process", "monitor", "cells"}),
     ("runtimes", {"runtimes"}),
     ("scheduler", {"scheduler", "progress"}),

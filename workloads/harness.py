@@ -139,7 +139,7 @@ def run(spec, events):
     events.write("start", versions=versions(compat), threads=threads, import_s=import_s,
                  image_data_format=compat.image_data_format(), backend=compat.backend_name())
 
-    workload = importlib.import_module(spec["workload"])
+    workload = load_workload(spec, compat)
     t0 = time.perf_counter()
     data, info = workload.load(spec)
     info["seconds"] = time.perf_counter() - t0
@@ -181,6 +181,133 @@ def run(spec, events):
     events.write("evaluate", metrics=metrics, seconds=time.perf_counter() - t0)
     run_inference(spec, events, workload, model, data, trained=True)
     events.write("end", **totals)
+
+
+def load_workload(spec, compat):
+    """A built-in workload by module name, or a user's model file by path (spec["script"])."""
+    if spec.get("script"):
+        return UserWorkload(spec["script"], compat)
+    return importlib.import_module(spec["workload"])
+
+
+class UserModelError(Exception):
+    """A user's model file broke the workload contract or raised; the message names file, function, backend."""
+
+
+class UserWorkload(object):
+    """A user's model file with the built-in workloads' contract, every call checked and its errors named.
+
+    load(spec) -> (data, info) or data; build(spec, data) -> compiled model or (model, info); optional
+    fit(spec, model, data, callbacks), evaluate(spec, model, data), inference_inputs(spec, data). Training
+    stops with a named error when the loss is no longer finite (docs/your-model.md).
+    """
+
+    def __init__(self, path, compat):
+        self.path = path
+        self.compat = compat
+        self.backend = compat.backend_name()
+        self.module = self._import()
+        for name in ("evaluate", "inference_inputs"):
+            if callable(getattr(self.module, name, None)):
+                setattr(self, name, self._wrapped(name))
+
+    def where(self, function):
+        return "%s: %s() on the %s backend" % (self.path, function, self.backend)
+
+    def _import(self):
+        import importlib.util
+        if not os.path.isfile(self.path):
+            raise UserModelError("%s: model file not found where the cell runs (%s backend)" % (self.path, self.backend))
+        folder = os.path.dirname(self.path)
+        if folder not in sys.path:  # the file may import modules beside it
+            sys.path.insert(0, folder)
+        name = os.path.splitext(os.path.basename(self.path))[0]
+        module_spec = importlib.util.spec_from_file_location(name, self.path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            raise UserModelError("%s:%s: syntax error: %s" % (self.path, exc.lineno, exc.msg)) from exc
+        except Exception as exc:
+            raise UserModelError("%s: importing the file raised %s: %s (%s backend)"
+                                 % (self.path, type(exc).__name__, exc, self.backend)) from exc
+        for function in ("load", "build"):
+            if not callable(getattr(module, function, None)):
+                raise UserModelError("%s defines no %s function: a model file needs load(spec) and build(spec, "
+                                     "data) (docs/your-model.md)" % (self.path, function))
+        return module
+
+    def _call(self, function, *args):
+        try:
+            return getattr(self.module, function)(*args)
+        except UserModelError:
+            raise
+        except Exception as exc:
+            raise UserModelError("%s raised %s: %s" % (self.where(function), type(exc).__name__, exc)) from exc
+
+    def _wrapped(self, function):
+        return lambda *args: self._call(function, *args)
+
+    def load(self, spec):
+        result = self._call("load", spec)
+        data, info = result if isinstance(result, tuple) and len(result) == 2 else (result, {})
+        if not isinstance(data, dict):
+            raise UserModelError("%s returned %s: return (data, info) with data a dict of arrays (x_train, y_train, "
+                                 "x_test, y_test)" % (self.where("load"), type(data).__name__))
+        info = dict(info or {})
+        if info.get("source") not in ("real", "synthetic"):
+            info.setdefault("notes", []).append("load() did not record its data's source (info['source'] = "
+                                                "'real' or 'synthetic')")
+            info["source"] = None
+        info.setdefault("dataset", os.path.basename(self.path))
+        return data, info
+
+    def build(self, spec, data):
+        result = self._call("build", spec, data)
+        model, info = result if isinstance(result, tuple) and len(result) == 2 else (result, {})
+        if not (hasattr(model, "fit") and hasattr(model, "predict_on_batch") and hasattr(model, "count_params")):
+            raise UserModelError("%s returned %s, not a Keras model: return a compiled keras.Model (or (model, info))"
+                                 % (self.where("build"), type(model).__name__))
+        if getattr(model, "compiled", True) is False or getattr(model, "optimizer", True) is None:
+            raise UserModelError("%s returned a model that is not compiled: call model.compile(optimizer=..., "
+                                 "loss=..., metrics=['accuracy']) before returning it" % self.where("build"))
+        try:
+            model.count_params()
+        except ValueError as exc:
+            raise UserModelError("%s returned a model that is not built (%s): give it a keras.Input or call "
+                                 "model.build(input_shape)" % (self.where("build"), exc)) from exc
+        info = dict(info or {})
+        info.setdefault("hyperparameters", {})
+        info.setdefault("deviations", [])
+        return model, info
+
+    def fit(self, spec, model, data, callbacks):
+        callbacks = list(callbacks) + [make_finite_loss(self)]
+        if callable(getattr(self.module, "fit", None)):
+            return self._call("fit", spec, model, data, callbacks)
+        try:
+            return self.compat.fit(model, data["x_train"], data["y_train"], spec["batch_size"], spec["epochs"],
+                                   validation_data=(data["x_test"], data["y_test"]), callbacks=callbacks)
+        except UserModelError:
+            raise
+        except Exception as exc:
+            raise UserModelError("%s: model.fit on the %s backend raised %s: %s"
+                                 % (self.path, self.backend, type(exc).__name__, exc)) from exc
+
+
+def make_finite_loss(user):
+    """A callback that stops training with a named error once the loss is NaN or infinite."""
+    import math
+
+    class FiniteLoss(user.compat.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                raise UserModelError("%s: the loss became %s in epoch %d on the %s backend (a learning rate too "
+                                     "high, a log of 0, a division by 0?)" % (user.path, float(loss), epoch + 1,
+                                                                             user.backend))
+
+    return FiniteLoss()
 
 
 def run_inference(spec, events, workload, model, data, trained):

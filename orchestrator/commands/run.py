@@ -23,6 +23,9 @@ from orchestrator.results import CellResult, RunDir, write_summary
 from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
 from orchestrator.verdicts import Settings
+from orchestrator import workload_files
+from orchestrator.user_models.adhoc import script_workloads, with_model
+from orchestrator.user_models.failures import print_failures
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,11 +62,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--price-per-hour", type=number("--price-per-hour", float, 0.0, MAX_PRICE_PER_HOUR, low_open=True),
                    default=None, metavar="PRICE",
                    help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
+    p.add_argument("--model", default=None, metavar="FILE",
+                   help="your model file (docs/your-model.md): run it on keras3-tensorflow, keras3-jax and "
+                        "keras3-torch at the compare profile, print the verdict and write the report")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    loaded = with_run_options(load_matrix(args.matrix), args.wheels, args.price_per_hour)
+    loaded = with_run_options(load_matrix(model_matrix(args)), args.wheels, args.price_per_hour)
+    loaded = with_model(loaded, args.model) if args.model else loaded
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
     data = data_dir(args.data_dir)
@@ -82,6 +89,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return _run(args, console, loaded, runtime, run_dir, data)
     finally:
         runtime.close()
+
+
+def model_matrix(args: argparse.Namespace) -> str:
+    """The matrix to read: the one named; with --model and no matrix here, the project's own matrix.yaml."""
+    if args.model and args.matrix == "matrix.yaml" and not Path(args.matrix).is_file():
+        return str(workload_files.workloads_dir().parent / "matrix.yaml")
+    return args.matrix
 
 
 def chosen(args: argparse.Namespace, loaded: LoadedMatrix) -> dict[str, list[str] | None]:
@@ -121,6 +135,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
     results = record_costs(run_dir, results, loaded.matrix.price)
     report = write_summary(run_dir)
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
+    print_failures(results, script_workloads(loaded), console)
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")

@@ -266,6 +266,12 @@ def make_bundle(loaded: LoadedMatrix) -> dict[str, Any]:
         for path in sorted(loaded.workloads_dir.glob("*.py")):
             files[f"workloads/{path.name}"] = path.read_text()
         matrix["workloads_dir"] = "workloads"
+    for name in loaded.matrix.workloads:  # users' model files travel with the matrix (docs/your-model.md)
+        script = loaded.script_path(name)
+        if script is not None:
+            rel = f"models/{name}/{script.name}"
+            files[rel] = script.read_text()
+            matrix["workloads"][name]["script"] = rel
     digest = hashlib.sha256(json.dumps([matrix, files], sort_keys=True).encode()).hexdigest()[:16]
     return {"digest": digest, "source": str(loaded.path), "matrix": matrix, "files": files}
 
