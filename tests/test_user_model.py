@@ -89,8 +89,7 @@ def test_failing_cells_are_named_and_the_others_go_on(repo: Path, env_cache: Pat
     for proc in (jax_only, both):
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr  # the orchestrator's own: none
-    cells = {r.cell_id: r for r in load_cells(tmp_path / "results" / "jax" / "cells")}
-    cells.update({r.cell_id: r for r in load_cells(tmp_path / "results" / "both" / "cells")})
+    cells = {r.cell_id: r for run in ("jax", "both") for r in load_cells(tmp_path / "results" / run).results}
     models = tmp_path / "models"
 
     not_a_model = cells["keras3-jax__not_a_model__test__r0"]
@@ -111,3 +110,18 @@ def test_failing_cells_are_named_and_the_others_go_on(repo: Path, env_cache: Pat
     assert cells["keras3-jax__nan_on_torch__test__r0"].status == "ok"  # the other backend's cell went on
     assert nan.reason in both.stdout and "load_raises.py" in jax_only.stdout  # printed, with its traceback lines
     assert "FileNotFoundError: no such file: /nonexistent/train.csv" in jax_only.stdout
+
+
+@pytest.mark.integration
+def test_user_model_on_the_local_runtime(repo: Path, env_cache: Path, tmp_path: Path) -> None:
+    """The file is loaded by path on the local runtime and recorded like any workload."""
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text((MODELS / "matrix.yaml").read_text().replace("../../requirements", str(repo / "requirements"))
+                      .replace("script: ", f"script: {MODELS}/"))
+    proc = orchestrate("run", str(matrix), "--runtime", "local", "--results-dir", str(tmp_path), "--run-id", "local",
+                       "--cache-dir", str(env_cache), "--no-report")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (result,) = load_cells(tmp_path / "local").results
+    assert result.status == "ok" and result.cell_id == "keras3-jax__ok_model__test__r0"
+    assert result.model.params == 10 and result.data.source == "synthetic" and result.data.dataset == "tiny"
+    assert len(result.timings.epochs_s) == 2

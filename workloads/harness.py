@@ -218,9 +218,6 @@ class UserWorkload(object):
         import importlib.util
         if not os.path.isfile(self.path):
             raise UserModelError("%s: model file not found where the cell runs (%s backend)" % (self.path, self.backend))
-        folder = os.path.dirname(self.path)
-        if folder not in sys.path:  # the file may import modules beside it
-            sys.path.insert(0, folder)
         name = os.path.splitext(os.path.basename(self.path))[0]
         module_spec = importlib.util.spec_from_file_location(name, self.path)
         module = importlib.util.module_from_spec(module_spec)

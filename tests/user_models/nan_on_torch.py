@@ -1,8 +1,14 @@
 """The loss is NaN on the torch backend only: its cell fails, named; the other backends' cells finish."""
 
+import os
+import sys
+
 import keras
 
-from _tiny import load, tiny_model  # noqa: F401
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # a test file borrowing its neighbour's pieces
+import ok_model  # noqa: E402
+
+load = ok_model.load
 
 
 def loss(y_true, y_pred):
@@ -11,4 +17,4 @@ def loss(y_true, y_pred):
 
 
 def build(spec, data):
-    return tiny_model(loss)
+    return ok_model.build(spec, data, loss)

@@ -1,6 +1,8 @@
 """build() returns a dict, not a Keras model."""
 
-from _tiny import load  # noqa: F401
+
+def load(spec):
+    return {"x_train": [0.0], "y_train": [0], "x_test": [0.0], "y_test": [0]}, {"source": "synthetic"}
 
 
 def build(spec, data):
