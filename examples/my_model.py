@@ -1,6 +1,6 @@
 """my_model: a small convnet on MNIST, the example of docs/your-model.md (any Keras 3 model works the same way).
 
-Conv 16 3x3, max-pool, Conv 32 3x3, max-pool, dropout, Dense 10 softmax; Adam; 20,490 parameters.
+Conv 16 3x3, max-pool, Conv 32 3x3, max-pool, dropout, Dense 10 softmax; Adam; 12,810 parameters.
 `orchestrate run --model examples/my_model.py --data-dir DIR` runs it on keras3-tensorflow, keras3-jax and
 keras3-torch (DIR holds mnist/mnist.npz; without it the data is generated and recorded as synthetic).
 """

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orchestrator import workload_files
 from orchestrator.errors import ConfigError
 from orchestrator.paths import name_problem
 from orchestrator.user_models.script import check_script
@@ -21,6 +22,9 @@ Backend = Literal["tensorflow", "cntk", "theano", "mxnet", "jax", "torch", "open
 Capability = Literal["train", "infer"]
 DataSource = Literal["real", "synthetic"]
 DatasetName = Literal["mnist", "cifar10", "babi"]
+MAX_OPTION = 1_000_000_000  # a workload option's number (a model size, a sequence length)
+Option = Annotated[int, Field(ge=-MAX_OPTION, le=MAX_OPTION)] | Annotated[float, Field(ge=-MAX_OPTION, le=MAX_OPTION)] \
+    | str | bool
 
 # Ranges of the numeric fields: generous for any real run, and a typo (an extra zero, a negative) is refused.
 MAX_EPOCHS = 10_000
@@ -94,6 +98,9 @@ class Environment(_Strict):
     installer: Literal["uv", "pip"] = "uv"
     system_packages: list[str] = Field(default_factory=list)
     pip_pre: list[str] = Field(default_factory=list)
+    # Installed after the requirements with --no-deps (keras-hub, whose declared dependencies would pull
+    # tensorflow and tensorflow-text into every backend's environment); their real needs go in the requirements.
+    no_deps: list[str] = Field(default_factory=list)
     image: ImageSpec | None = None
     # The LSTM `implementation` mode to pin (Keras 1: consume_less cpu/mem/gpu = 0/1/2); None: the Keras default.
     lstm_implementation: Literal[0, 1, 2] | None = None
@@ -153,6 +160,10 @@ class Workload(_Strict):
     batch_size: int = Field(ge=1, le=MAX_BATCH_SIZE)
     # A user's model file (relative to the matrix) with the workload contract: docs/your-model.md.
     script: str | None = None
+    # Settings the workload reads from spec["options"] (model size, sequence length...); a profile may override them.
+    options: dict[str, Option] = Field(default_factory=dict)
+    # Only these environments run it (default: all); e.g. workloads/modern needs KerasHub (the Keras 3 training ones).
+    environments: list[str] = Field(default_factory=list)
     upstream: str = ""
     description: str = ""
 
@@ -165,6 +176,8 @@ class Workload(_Strict):
 
 class WorkloadOverride(_Strict):
     epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS)
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE)
+    options: dict[str, Option] = Field(default_factory=dict)  # merged over the workload's own
     train_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     test_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)
@@ -249,6 +262,8 @@ class Matrix(_Strict):
         _check_names("reference", [self.reference] if self.reference else [], self.environments)
         for name, profile in self.profiles.items():
             _check_names(f"profiles.{name}.workloads", list(profile.workloads), self.workloads)
+        for name, workload in self.workloads.items():
+            _check_names(f"workloads.{name}.environments", workload.environments, self.environments)
         return self
 
 
@@ -275,6 +290,7 @@ class Cell(_Strict):
     seed: int
     threads: int
     memory_limit_gb: float | None = None
+    options: dict[str, Option] = Field(default_factory=dict)
 
     @property
     def cell_id(self) -> str:
@@ -311,9 +327,16 @@ class LoadedMatrix(BaseModel):
         return (self.root / wheels).resolve() if wheels else None
 
     def script_path(self, workload: str) -> Path | None:
-        """A user's model file named by `workloads.<workload>.script`, resolved against the matrix."""
+        """The file named by `workloads.<workload>.script`: relative to the matrix, else to the project's own
+        workloads/ folder (`modern/bert_classifier.py`, found from a copy of the matrix anywhere)."""
         script = self.matrix.workloads[workload].script
-        return (self.root / script).resolve() if script else None
+        if not script:
+            return None
+        here = (self.root / script).resolve()
+        if here.is_file():
+            return here
+        project = workload_files.workloads_dir() / script
+        return project.resolve() if project.is_file() else here
 
     @property
     def workloads_dir(self) -> Path | None:
@@ -460,6 +483,8 @@ def expand(
     for wl_name in wl_order:
         for repeat in range(prof.repeats):
             for env_name in env_order:
+                if m.workloads[wl_name].environments and env_name not in m.workloads[wl_name].environments:
+                    continue  # the workload names the environments that can run it
                 cells.append(_cell(m, env_name, wl_name, profile_name, repeat, data, timeout_s, threads))
     return cells
 
@@ -490,7 +515,7 @@ def _cell(
         profile=profile_name,
         repeat=repeat,
         epochs=pick("epochs", wl.epochs),
-        batch_size=wl.batch_size,
+        batch_size=over.batch_size or wl.batch_size,
         train_samples=pick("train_samples", None),
         test_samples=pick("test_samples", None),
         steps_per_epoch=pick("steps_per_epoch", None),
@@ -499,6 +524,7 @@ def _cell(
         seed=m.seed + repeat,
         threads=m.threads or threads or default_threads(),
         memory_limit_gb=pick("memory_limit_gb", None),
+        options={**wl.options, **over.options},
     )
 
 

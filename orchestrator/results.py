@@ -80,6 +80,10 @@ class Timings(_Model):
     first_epoch_s: float | None = None
     steady_state_s: float | None = None
     samples_per_s: float | None = None
+    # keras-benchmarks' definitions: mean ms per training step after the first (users' and modern workloads), and
+    # mean ms per timed predict batch after the warm-up batch (every cell with an inference phase).
+    fit_ms_per_step: float | None = None
+    predict_ms_per_step: float | None = None
 
 
 class EpochMetrics(_Model):

@@ -139,7 +139,7 @@ def run(spec, events):
     events.write("start", versions=versions(compat), threads=threads, import_s=import_s,
                  image_data_format=compat.image_data_format(), backend=compat.backend_name())
 
-    workload = load_workload(spec, compat)
+    workload = load_workload(spec, compat, events)
     t0 = time.perf_counter()
     data, info = workload.load(spec)
     info["seconds"] = time.perf_counter() - t0
@@ -183,10 +183,10 @@ def run(spec, events):
     events.write("end", **totals)
 
 
-def load_workload(spec, compat):
+def load_workload(spec, compat, events=None):
     """A built-in workload by module name, or a user's model file by path (spec["script"])."""
     if spec.get("script"):
-        return UserWorkload(spec["script"], compat)
+        return UserWorkload(spec["script"], compat, events)
     return importlib.import_module(spec["workload"])
 
 
@@ -202,9 +202,10 @@ class UserWorkload(object):
     stops with a named error when the loss is no longer finite (docs/your-model.md).
     """
 
-    def __init__(self, path, compat):
+    def __init__(self, path, compat, events=None):
         self.path = path
         self.compat = compat
+        self.events = events
         self.backend = compat.backend_name()
         self.module = self._import()
         for name in ("evaluate", "inference_inputs"):
@@ -280,6 +281,8 @@ class UserWorkload(object):
 
     def fit(self, spec, model, data, callbacks):
         callbacks = list(callbacks) + [make_finite_loss(self)]
+        if self.events is not None:
+            callbacks.append(make_step_timer(self.events, self.compat))
         if callable(getattr(self.module, "fit", None)):
             return self._call("fit", spec, model, data, callbacks)
         try:
@@ -290,6 +293,39 @@ class UserWorkload(object):
         except Exception as exc:
             raise UserModelError("%s: model.fit on the %s backend raised %s: %s"
                                  % (self.path, self.backend, type(exc).__name__, exc)) from exc
+
+
+def make_step_timer(events, compat):
+    """fit ms/step as keras-benchmarks defines it: wall time from the start of the second step to the end of
+    the last, divided by the steps counted (the first step, which carries tracing and compilation, left out);
+    over every epoch, each epoch's span counted from its first step to its last (validation left out)."""
+
+    class StepTimer(compat.Callback):
+        def on_train_begin(self, logs=None):
+            self.epochs = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append([])
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.begin = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epochs:
+                self.epochs[-1].append((self.begin, time.perf_counter()))
+
+        def on_train_end(self, logs=None):
+            total, steps = 0.0, 0
+            for i, spans in enumerate(self.epochs):
+                counted = spans[1:] if i == 0 else spans
+                if counted:
+                    total += counted[-1][1] - counted[0][0]
+                    steps += len(counted)
+            first = self.epochs[0][0] if self.epochs and self.epochs[0] else None
+            events.write("steps", fit_ms_per_step=1000.0 * total / steps if steps else None, steps_timed=steps,
+                         first_step_ms=1000.0 * (first[1] - first[0]) if first else None)
+
+    return StepTimer()
 
 
 def make_finite_loss(user):
@@ -403,9 +439,7 @@ def train_samples_per_epoch(spec, data):
     if spec.get("steps_per_epoch"):
         return spec["steps_per_epoch"] * spec["batch_size"]
     x = data.get("x_train")
-    if isinstance(x, (list, tuple)):
-        x = x[0]
-    return int(len(x)) if x is not None else None
+    return num_samples(x) if x is not None else None  # an array, a list or a dict of arrays
 
 
 def versions(compat):
