@@ -82,6 +82,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             packages=prepared.packages,
             env_hash=prepared.env_hash,
             image=prepared.image,
+            configuration=configuration_info(prepared.environment),
         ),
         workload=workload_info(cell),
         model=ModelInfo(
@@ -120,6 +121,13 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
         limits=limits_info(cell, memory_limit_how),
         error=error,
     )
+
+
+def configuration_info(env: Environment) -> dict[str, Any] | None:
+    """The configuration a derived `<base>+<name>` environment ran with, for its results."""
+    if env.configuration is None:
+        return None
+    return {"base": env.base, **env.configuration.model_dump(exclude_defaults=True)}
 
 
 def predict_ms_per_step(inference: dict[str, Any] | None) -> float | None:

@@ -77,6 +77,32 @@ class ImageSpec(_Strict):
         return self
 
 
+class Configuration(_Strict):
+    """One setting of an environment, run as its own row beside the plain environment: `<env>+<name>` (issue 18).
+
+    It shares the environment's build (virtualenv or image); only what the cell is told changes: Keras 3's
+    jit_compile (XLA on TensorFlow and JAX, torch.compile on PyTorch), a mixed-precision dtype policy, the batch
+    size, environment variables.
+    """
+
+    jit_compile: bool | None = None
+    mixed_precision: Literal["mixed_bfloat16", "mixed_float16", "float32"] | None = None
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    def variables(self) -> dict[str, str]:
+        """What the harness reads: workloads/compat.py's ORCHESTRATE_JIT_COMPILE, harness's mixed precision."""
+        found = dict(self.env)
+        if self.jit_compile is not None:
+            found["ORCHESTRATE_JIT_COMPILE"] = "true" if self.jit_compile else "false"
+        if self.mixed_precision is not None:
+            found["ORCHESTRATE_MIXED_PRECISION"] = self.mixed_precision
+        return found
+
+
+CONFIGURATION_SEPARATOR = "+"
+
+
 class Environment(_Strict):
     """One framework stack: a backend, a Keras version, an interpreter and pinned requirements.
 
@@ -104,7 +130,21 @@ class Environment(_Strict):
     image: ImageSpec | None = None
     # The LSTM `implementation` mode to pin (Keras 1: consume_less cpu/mem/gpu = 0/1/2); None: the Keras default.
     lstm_implementation: Literal[0, 1, 2] | None = None
+    # Settings run side by side as `<env>+<name>` environments sharing this one's build (issue 18).
+    configurations: dict[str, Configuration] = Field(default_factory=dict)
+    # Set on a derived `<env>+<name>` environment only (made by load_matrix, never written in a matrix file).
+    base: str | None = None
+    configuration: Configuration | None = None
     notes: str = ""
+
+    @field_validator("configurations")
+    @classmethod
+    def _configuration_names(cls, value: dict[str, Configuration]) -> dict[str, Configuration]:
+        for name in value:
+            problem = name_problem(name) or ("contains __, the separator of cell ids" if "__" in name else None)
+            if problem:
+                raise ValueError(f"configuration name {name!r} {problem}")
+        return value
 
     @field_validator("keras")
     @classmethod
@@ -362,9 +402,25 @@ def load_matrix(path: str | Path) -> LoadedMatrix:
         matrix = Matrix.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_validation(path, exc)) from None
-    loaded = LoadedMatrix(path=path.resolve(), matrix=matrix)
+    loaded = LoadedMatrix(path=path.resolve(), matrix=with_configurations(matrix))
     _check_files(loaded)
     return loaded
+
+
+def with_configurations(matrix: Matrix) -> Matrix:
+    """The matrix with each environment's configurations added as environments `<env>+<name>` (after their base,
+    so that they sort beside it), each sharing its base's build and carrying its settings."""
+    environments: dict[str, Environment] = {}
+    for name, env in matrix.environments.items():
+        environments[name] = env
+        for conf_name, conf in env.configurations.items():
+            derived = f"{name}{CONFIGURATION_SEPARATOR}{conf_name}"
+            if derived in matrix.environments:  # a matrix that was shipped with its derived environments (Ray)
+                continue
+            environments[derived] = env.model_copy(update={
+                "configurations": {}, "base": name, "configuration": conf, "env": {**env.env, **conf.variables()},
+                "notes": f"{name} with configuration {conf_name}: {conf.model_dump(exclude_defaults=True)}"})
+    return matrix.model_copy(update={"environments": environments})
 
 
 def is_interpreter_path(value: str) -> bool:
@@ -515,7 +571,7 @@ def _cell(
         profile=profile_name,
         repeat=repeat,
         epochs=pick("epochs", wl.epochs),
-        batch_size=over.batch_size or wl.batch_size,
+        batch_size=_configured_batch_size(m.environments[env_name]) or over.batch_size or wl.batch_size,
         train_samples=pick("train_samples", None),
         test_samples=pick("test_samples", None),
         steps_per_epoch=pick("steps_per_epoch", None),
@@ -526,6 +582,10 @@ def _cell(
         memory_limit_gb=pick("memory_limit_gb", None),
         options={**wl.options, **over.options},
     )
+
+
+def _configured_batch_size(env: Environment) -> int | None:
+    return env.configuration.batch_size if env.configuration is not None else None
 
 
 def default_threads() -> int:

@@ -38,6 +38,8 @@ class EnvironmentInfo(_Model):
     packages: dict[str, str] = Field(default_factory=dict)
     env_hash: str | None = None
     image: str | None = None
+    # A configuration (`<base>+<name>`, issue 18): its base environment and settings (jit_compile, mixed precision...).
+    configuration: dict[str, Any] | None = None
 
 
 class WorkloadInfo(_Model):

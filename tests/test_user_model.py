@@ -125,3 +125,48 @@ def test_user_model_on_the_local_runtime(repo: Path, env_cache: Path, tmp_path: 
     assert result.status == "ok" and result.cell_id == "keras3-jax__ok_model__test__r0"
     assert result.model.params == 10 and result.data.source == "synthetic" and result.data.dataset == "tiny"
     assert len(result.timings.epochs_s) == 2
+
+
+def test_configurations_become_environments_sharing_their_base(tmp_path: Path) -> None:
+    from orchestrator.matrix import expand, load_matrix
+
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text((MODELS / "matrix.yaml").read_text().replace("../../requirements", str(HERE.parent / "requirements"))
+                      .replace("script: ", f"script: {MODELS}/"))
+    loaded = load_matrix(matrix)
+    names = list(loaded.matrix.environments)
+    assert names[:4] == ["keras3-jax", "keras3-jax+eager", "keras3-jax+bf16", "keras3-jax+bs8"]
+    eager = loaded.matrix.environments["keras3-jax+eager"]
+    assert eager.base == "keras3-jax" and eager.env["ORCHESTRATE_JIT_COMPILE"] == "false"
+    cells = expand(loaded, environments=["keras3-jax", "keras3-jax+bs8"])
+    assert [(c.environment, c.batch_size) for c in cells] == [("keras3-jax", 16), ("keras3-jax+bs8", 8)]
+    assert [c.environment for c in expand(loaded)] == ["keras3-jax"]  # only when selected
+
+
+@pytest.mark.integration
+def test_a_configuration_sweep_gives_one_row_per_configuration(repo: Path, env_cache: Path, tmp_path: Path) -> None:
+    """keras3-jax plain, eager (jit_compile off), bf16 (mixed_bfloat16) and batch 8, side by side in one run: each
+    its own result and its own row in the verdict, named, sharing the one built environment."""
+    from orchestrator.stats import group_results
+    from orchestrator.verdicts import Settings, workload_verdicts
+
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text((MODELS / "matrix.yaml").read_text().replace("../../requirements", str(repo / "requirements"))
+                      .replace("script: ", f"script: {MODELS}/"))
+    envs = ["keras3-jax", "keras3-jax+eager", "keras3-jax+bf16", "keras3-jax+bs8"]
+    proc = orchestrate("run", str(matrix), *[a for env in envs for a in ("--env", env)], "--results-dir",
+                       str(tmp_path), "--run-id", "sweep", "--cache-dir", str(env_cache))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    results = {r.environment.name: r for r in load_cells(tmp_path / "sweep").results}
+    assert sorted(results) == sorted(envs) and all(r.status == "ok" for r in results.values())
+    assert len({r.environment.env_hash for r in results.values()}) == 1  # one build shared
+    assert results["keras3-jax"].environment.configuration is None
+    assert results["keras3-jax+eager"].environment.configuration == {"base": "keras3-jax", "jit_compile": False}
+    assert results["keras3-jax+eager"].model.hyperparameters["jit_compile"]["resolved"] is False
+    assert results["keras3-jax"].model.hyperparameters["jit_compile"]["resolved"] is True
+    assert results["keras3-jax+bf16"].model.hyperparameters["dtype_policy"] == "mixed_bfloat16"
+    assert results["keras3-jax"].model.hyperparameters["dtype_policy"] == "float32"
+    assert results["keras3-jax+bs8"].workload.batch_size == 8 and results["keras3-jax"].workload.batch_size == 16
+    (verdict,) = workload_verdicts(group_results(list(results.values())), Settings("keras3-jax", 0.05, 0.1))
+    assert sorted(row.group.environment for row in verdict.rows) == sorted(envs)
+    assert "keras3-jax+bf16" in (tmp_path / "sweep" / "report" / "report.html").read_text()

@@ -151,6 +151,8 @@ def run(spec, events):
     if jit is not None:
         model_info.setdefault("hyperparameters", {})["jit_compile"] = jit
     model_info.setdefault("hyperparameters", {})["floatx"] = compat.keras.backend.floatx()
+    if compat.MAJOR >= 3:
+        model_info["hyperparameters"]["dtype_policy"] = compat.keras.mixed_precision.global_policy().name
     lstm = compat.lstm_implementation_of(model)
     if lstm is not None:
         model_info.setdefault("hyperparameters", {})["lstm_implementation"] = lstm
@@ -185,9 +187,18 @@ def run(spec, events):
 
 def load_workload(spec, compat, events=None):
     """A built-in workload by module name, or a user's model file by path (spec["script"])."""
+    apply_mixed_precision(compat)
     if spec.get("script"):
         return UserWorkload(spec["script"], compat, events)
     return importlib.import_module(spec["workload"])
+
+
+def apply_mixed_precision(compat):
+    """A configuration's dtype policy (ORCHESTRATE_MIXED_PRECISION, e.g. mixed_bfloat16), set before any model is
+    built (Keras 3 only); the policy in force is recorded with the model's hyperparameters (dtype_policy)."""
+    policy = os.environ.get("ORCHESTRATE_MIXED_PRECISION")
+    if policy and compat.MAJOR >= 3:
+        compat.keras.mixed_precision.set_global_policy(policy)
 
 
 class UserModelError(Exception):
@@ -277,6 +288,9 @@ class UserWorkload(object):
         info = dict(info or {})
         info.setdefault("hyperparameters", {})
         info.setdefault("deviations", [])
+        jit = self.compat.jit_compile_requested()
+        if jit != "auto":  # a configuration's jit_compile, over what the file compiled with
+            model.jit_compile = jit
         return model, info
 
     def fit(self, spec, model, data, callbacks):

@@ -319,7 +319,8 @@ class DockerRuntime(Runtime):
         gpu = next((g for g in self.gpus.gpus if device in (str(g.index), g.uuid)), None)
         if gpu is None:
             return None
-        fit = gpu_fit(make_recipe(self.loaded, prepared.name, "gpu"), gpu.name, gpu.compute_capability)
+        recipe = make_recipe(self.loaded, prepared.environment.base or prepared.name, "gpu")  # a configuration: its base's
+        fit = gpu_fit(recipe, gpu.name, gpu.compute_capability)
         return None if fit.ok else f"{prepared.name}: {fit.reason}"
 
     def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:

@@ -256,8 +256,11 @@ def make_bundle(loaded: LoadedMatrix) -> dict[str, Any]:
     """The matrix as data: its validated model with requirements and workloads renamed into the bundle."""
     matrix = loaded.matrix.model_dump(mode="json")
     files: dict[str, str] = {}
-    for name in loaded.matrix.environments:
-        if loaded.matrix.environments[name].build == "none":  # an existing interpreter: no requirements file
+    for name, env in loaded.matrix.environments.items():
+        if env.base is not None:  # a configuration: derived again on the node from its base's `configurations`
+            del matrix["environments"][name]
+            continue
+        if env.build == "none":  # an existing interpreter: no requirements file
             continue
         rel = f"requirements/{name}.txt"
         files[rel] = loaded.requirements_path(name).read_text()

@@ -22,7 +22,7 @@ class ScriptInfo:
     """What a model file declares, as read without running it."""
 
     path: Path
-    functions: tuple[str, ...]
+    functions: tuple[str, ...]  # names bound at module level
     epochs: int | None = None
     batch_size: int | None = None
     description: str = ""
@@ -42,7 +42,7 @@ def check_script(path: Path, where: str) -> ScriptInfo:
         line = (exc.text or "").rstrip()
         raise ConfigError(f"{where}: {path}:{exc.lineno}: syntax error: {exc.msg}"
                           + (f"\n    {line}" if line else "") + "\nfix the file and run again") from None
-    functions = tuple(node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    functions = _module_names(tree)
     missing = [signature for name, signature in REQUIRED.items() if name not in functions]
     if missing:
         raise ConfigError(f"{where}: {path} defines no {' and no '.join(missing)} function at module level; "
@@ -51,6 +51,19 @@ def check_script(path: Path, where: str) -> ScriptInfo:
     constants = _int_constants(tree)
     return ScriptInfo(path=path, functions=functions, epochs=constants.get("EPOCHS"),
                       batch_size=constants.get("BATCH_SIZE"), description=_first_line(ast.get_docstring(tree)))
+
+
+def _module_names(tree: ast.Module) -> tuple[str, ...]:
+    """Names bound at module level: functions, assignments (`load = other.load`) and imports."""
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    return tuple(names)
 
 
 def _int_constants(tree: ast.Module) -> dict[str, int]:
