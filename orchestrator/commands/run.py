@@ -172,7 +172,7 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
                         ("--results-dir", args.results_dir), ("--data-dir", args.data_dir), ("--data", args.data),
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
                         ("--address", args.address), ("--wheels", args.wheels),
-                        ("--price-per-hour", args.price_per_hour)):
+                        ("--price-per-hour", args.price_per_hour), ("--model", getattr(args, "model", None))):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:
