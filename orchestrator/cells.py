@@ -27,6 +27,7 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
     """The cell spec (JSON) read by workloads/harness.py. Paths are as the harness will see them."""
     env = prepared.environment
     workload = loaded.matrix.workloads[cell.workload]
+    script = loaded.script_path(cell.workload)
     return {
         "cell_id": cell.cell_id,
         "workload": cell.workload,
@@ -44,6 +45,8 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
         "capabilities": list(env.capabilities),
         "data": {"source": cell.data, "dir": data_dir, "cache_dir": cache_dir},
         "workload_dirs": [str(loaded.workloads_dir)] if loaded.workloads_dir else [],
+        "script": str(script) if script else None,
+        "options": dict(cell.options),  # the workload's settings (model size...), the profile's overrides applied  # a user's model file, loaded by path (docs/your-model.md)
     }
 
 
@@ -79,6 +82,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             packages=prepared.packages,
             env_hash=prepared.env_hash,
             image=prepared.image,
+            configuration=configuration_info(prepared.environment),
         ),
         workload=workload_info(cell),
         model=ModelInfo(
@@ -99,6 +103,8 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             first_epoch_s=epochs_s[0] if epochs_s else None,
             steady_state_s=stats.steady_state(epochs_s),
             samples_per_s=stats.samples_per_second(end.get("train_samples_per_epoch"), stats.steady_state(epochs_s)),
+            fit_ms_per_step=(outcome.first("steps") or {}).get("fit_ms_per_step"),
+            predict_ms_per_step=predict_ms_per_step(outcome.first("inference")),
         ),
         metrics=Metrics(
             per_epoch=[EpochMetrics(**{k: v for k, v in e.items() if k in EpochMetrics.model_fields})
@@ -120,6 +126,17 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
 def framework_device(outcome: HarnessOutcome) -> dict[str, Any] | None:
     """The harness's device event: where the framework says the model ran (None before the model trained)."""
     return (outcome.first("device") or {}).get("framework")
+def configuration_info(env: Environment) -> dict[str, Any] | None:
+    """The configuration a derived `<base>+<name>` environment ran with, for its results."""
+    if env.configuration is None:
+        return None
+    return {"base": env.base, **env.configuration.model_dump(exclude_defaults=True)}
+
+
+def predict_ms_per_step(inference: dict[str, Any] | None) -> float | None:
+    """Mean ms per timed predict batch (the warm-up batch excluded), as keras-benchmarks reports predict."""
+    batch_s = ((inference or {}).get("results") or {}).get("batch_s") or []
+    return round(1000.0 * sum(batch_s) / len(batch_s), 3) if batch_s else None
 
 
 def workload_info(cell: Cell) -> WorkloadInfo:

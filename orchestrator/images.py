@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import shlex
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,8 @@ def make_recipe(loaded: LoadedMatrix, env_name: str, variant: Variant) -> Recipe
         "pre-requirements.txt": "".join(f"{line}\n" for line in env.pip_pre),
         "extra-requirements.txt": "".join(f"{line}\n" for line in spec.gpu_requirements) if variant == "gpu" else "",
         "keras.json": json.dumps(keras_config(env), indent=2) + "\n",
-        "post-build.sh": "set -euxo pipefail\n" + "".join(f"{line}\n" for line in spec.post_build),
+        "post-build.sh": "set -euxo pipefail\n" + _no_deps_line(env.no_deps)
+                         + "".join(f"{line}\n" for line in spec.post_build),
     }
     return Recipe(
         env_name=env_name, variant=variant, dockerfile=dockerfile, base_image=base_image,
@@ -246,3 +248,10 @@ def _needs(lo: float | None, hi: float | None) -> str:
     if hi is not None:
         return f"<= {hi:g}"
     return "any"
+
+
+def _no_deps_line(packages: list[str]) -> str:
+    """The environment's no_deps packages, installed as the local runtime does (after the requirements)."""
+    if not packages:
+        return ""
+    return "/opt/orchestrate/env/venv/bin/python -m pip install --no-deps " + shlex.join(packages) + "\n"

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from orchestrator import workload_files
 from orchestrator.errors import ConfigError
 from orchestrator.paths import name_problem
+from orchestrator.user_models.script import check_script
 
 Backend = Literal["tensorflow", "cntk", "theano", "mxnet", "jax", "torch", "openvino", "numpy"]
 Capability = Literal["train", "infer"]
 DataSource = Literal["real", "synthetic"]
 DatasetName = Literal["mnist", "cifar10", "babi"]
+MAX_OPTION = 1_000_000_000  # a workload option's number (a model size, a sequence length)
+Option = Annotated[int, Field(ge=-MAX_OPTION, le=MAX_OPTION)] | Annotated[float, Field(ge=-MAX_OPTION, le=MAX_OPTION)] \
+    | str | bool
 
 # Ranges of the numeric fields: generous for any real run, and a typo (an extra zero, a negative) is refused.
 MAX_EPOCHS = 10_000
@@ -72,6 +77,32 @@ class ImageSpec(_Strict):
         return self
 
 
+class Configuration(_Strict):
+    """One setting of an environment, run as its own row beside the plain environment: `<env>+<name>` (issue 18).
+
+    It shares the environment's build (virtualenv or image); only what the cell is told changes: Keras 3's
+    jit_compile (XLA on TensorFlow and JAX, torch.compile on PyTorch), a mixed-precision dtype policy, the batch
+    size, environment variables.
+    """
+
+    jit_compile: bool | None = None
+    mixed_precision: Literal["mixed_bfloat16", "mixed_float16", "float32"] | None = None
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    def variables(self) -> dict[str, str]:
+        """What the harness reads: workloads/compat.py's ORCHESTRATE_JIT_COMPILE, harness's mixed precision."""
+        found = dict(self.env)
+        if self.jit_compile is not None:
+            found["ORCHESTRATE_JIT_COMPILE"] = "true" if self.jit_compile else "false"
+        if self.mixed_precision is not None:
+            found["ORCHESTRATE_MIXED_PRECISION"] = self.mixed_precision
+        return found
+
+
+CONFIGURATION_SEPARATOR = "+"
+
+
 class Environment(_Strict):
     """One framework stack: a backend, a Keras version, an interpreter and pinned requirements.
 
@@ -93,10 +124,27 @@ class Environment(_Strict):
     installer: Literal["uv", "pip"] = "uv"
     system_packages: list[str] = Field(default_factory=list)
     pip_pre: list[str] = Field(default_factory=list)
+    # Installed after the requirements with --no-deps (keras-hub, whose declared dependencies would pull
+    # tensorflow and tensorflow-text into every backend's environment); their real needs go in the requirements.
+    no_deps: list[str] = Field(default_factory=list)
     image: ImageSpec | None = None
     # The LSTM `implementation` mode to pin (Keras 1: consume_less cpu/mem/gpu = 0/1/2); None: the Keras default.
     lstm_implementation: Literal[0, 1, 2] | None = None
+    # Settings run side by side as `<env>+<name>` environments sharing this one's build (issue 18).
+    configurations: dict[str, Configuration] = Field(default_factory=dict)
+    # Set on a derived `<env>+<name>` environment only (made by load_matrix, never written in a matrix file).
+    base: str | None = None
+    configuration: Configuration | None = None
     notes: str = ""
+
+    @field_validator("configurations")
+    @classmethod
+    def _configuration_names(cls, value: dict[str, Configuration]) -> dict[str, Configuration]:
+        for name in value:
+            problem = name_problem(name) or ("contains __, the separator of cell ids" if "__" in name else None)
+            if problem:
+                raise ValueError(f"configuration name {name!r} {problem}")
+        return value
 
     @field_validator("keras")
     @classmethod
@@ -145,17 +193,31 @@ class Environment(_Strict):
 
 
 class Workload(_Strict):
-    """One upstream Keras example, with its upstream defaults."""
+    """One upstream Keras example, with its upstream defaults; or a user's model file (`script`)."""
 
-    dataset: DatasetName
+    dataset: DatasetName | None = None
     epochs: int = Field(ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(ge=1, le=MAX_BATCH_SIZE)
+    # A user's model file (relative to the matrix) with the workload contract: docs/your-model.md.
+    script: str | None = None
+    # Settings the workload reads from spec["options"] (model size, sequence length...); a profile may override them.
+    options: dict[str, Option] = Field(default_factory=dict)
+    # Only these environments run it (default: all); e.g. workloads/modern needs KerasHub (the Keras 3 training ones).
+    environments: list[str] = Field(default_factory=list)
     upstream: str = ""
     description: str = ""
+
+    @model_validator(mode="after")
+    def _dataset_or_script(self) -> "Workload":
+        if self.dataset is None and self.script is None:
+            raise ValueError("dataset: required field is missing (or give `script:`, a model file of your own)")
+        return self
 
 
 class WorkloadOverride(_Strict):
     epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS)
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE)
+    options: dict[str, Option] = Field(default_factory=dict)  # merged over the workload's own
     train_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     test_samples: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     steps_per_epoch: int | None = Field(default=None, ge=1, le=MAX_STEPS)
@@ -246,6 +308,8 @@ class Matrix(_Strict):
         _check_names("reference", [self.reference] if self.reference else [], self.environments)
         for name, profile in self.profiles.items():
             _check_names(f"profiles.{name}.workloads", list(profile.workloads), self.workloads)
+        for name, workload in self.workloads.items():
+            _check_names(f"workloads.{name}.environments", workload.environments, self.environments)
         return self
 
 
@@ -272,6 +336,7 @@ class Cell(_Strict):
     seed: int
     threads: int
     memory_limit_gb: float | None = None
+    options: dict[str, Option] = Field(default_factory=dict)
 
     @property
     def cell_id(self) -> str:
@@ -307,6 +372,18 @@ class LoadedMatrix(BaseModel):
         wheels = self.matrix.environments[env_name].wheels
         return (self.root / wheels).resolve() if wheels else None
 
+    def script_path(self, workload: str) -> Path | None:
+        """The file named by `workloads.<workload>.script`: relative to the matrix, else to the project's own
+        workloads/ folder (`modern/bert_classifier.py`, found from a copy of the matrix anywhere)."""
+        script = self.matrix.workloads[workload].script
+        if not script:
+            return None
+        here = (self.root / script).resolve()
+        if here.is_file():
+            return here
+        project = workload_files.workloads_dir() / script
+        return project.resolve() if project.is_file() else here
+
     @property
     def workloads_dir(self) -> Path | None:
         """The matrix's extra workload folder, if it sets one."""
@@ -331,9 +408,25 @@ def load_matrix(path: str | Path) -> LoadedMatrix:
         matrix = Matrix.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_validation(path, exc)) from None
-    loaded = LoadedMatrix(path=path.resolve(), matrix=matrix)
+    loaded = LoadedMatrix(path=path.resolve(), matrix=with_configurations(matrix))
     _check_files(loaded)
     return loaded
+
+
+def with_configurations(matrix: Matrix) -> Matrix:
+    """The matrix with each environment's configurations added as environments `<env>+<name>` (after their base,
+    so that they sort beside it), each sharing its base's build and carrying its settings."""
+    environments: dict[str, Environment] = {}
+    for name, env in matrix.environments.items():
+        environments[name] = env
+        for conf_name, conf in env.configurations.items():
+            derived = f"{name}{CONFIGURATION_SEPARATOR}{conf_name}"
+            if derived in matrix.environments:  # a matrix that was shipped with its derived environments (Ray)
+                continue
+            environments[derived] = env.model_copy(update={
+                "configurations": {}, "base": name, "configuration": conf, "env": {**env.env, **conf.variables()},
+                "notes": f"{name} with configuration {conf_name}: {conf.model_dump(exclude_defaults=True)}"})
+    return matrix.model_copy(update={"environments": environments})
 
 
 def is_interpreter_path(value: str) -> bool:
@@ -355,6 +448,10 @@ def _check_files(loaded: LoadedMatrix) -> None:
                 f"{loaded.path}: environments.{name}.requirements: file {env.requirements!r} "
                 f"not found (looked at {req})"
             )
+    for name, workload in loaded.matrix.workloads.items():
+        script = loaded.script_path(name)
+        if script is not None:
+            check_script(script, f"{loaded.path}: workloads.{name}.script")
     extra = loaded.workloads_dir
     if extra is not None and not extra.is_dir():
         raise ConfigError(f"{loaded.path}: workloads_dir: folder {loaded.matrix.workloads_dir!r} not found "
@@ -448,6 +545,8 @@ def expand(
     for wl_name in wl_order:
         for repeat in range(prof.repeats):
             for env_name in env_order:
+                if m.workloads[wl_name].environments and env_name not in m.workloads[wl_name].environments:
+                    continue  # the workload names the environments that can run it
                 cells.append(_cell(m, env_name, wl_name, profile_name, repeat, data, timeout_s, threads))
     return cells
 
@@ -478,7 +577,7 @@ def _cell(
         profile=profile_name,
         repeat=repeat,
         epochs=pick("epochs", wl.epochs),
-        batch_size=wl.batch_size,
+        batch_size=_configured_batch_size(m.environments[env_name]) or over.batch_size or wl.batch_size,
         train_samples=pick("train_samples", None),
         test_samples=pick("test_samples", None),
         steps_per_epoch=pick("steps_per_epoch", None),
@@ -487,7 +586,12 @@ def _cell(
         seed=m.seed + repeat,
         threads=m.threads or threads or default_threads(),
         memory_limit_gb=pick("memory_limit_gb", None),
+        options={**wl.options, **over.options},
     )
+
+
+def _configured_batch_size(env: Environment) -> int | None:
+    return env.configuration.batch_size if env.configuration is not None else None
 
 
 def default_threads() -> int:

@@ -38,6 +38,8 @@ class EnvironmentInfo(_Model):
     packages: dict[str, str] = Field(default_factory=dict)
     env_hash: str | None = None
     image: str | None = None
+    # A configuration (`<base>+<name>`, issue 18): its base environment and settings (jit_compile, mixed precision...).
+    configuration: dict[str, Any] | None = None
 
 
 class WorkloadInfo(_Model):
@@ -80,6 +82,10 @@ class Timings(_Model):
     first_epoch_s: float | None = None
     steady_state_s: float | None = None
     samples_per_s: float | None = None
+    # keras-benchmarks' definitions: mean ms per training step after the first (users' and modern workloads), and
+    # mean ms per timed predict batch after the warm-up batch (every cell with an inference phase).
+    fit_ms_per_step: float | None = None
+    predict_ms_per_step: float | None = None
 
 
 class EpochMetrics(_Model):

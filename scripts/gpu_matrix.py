@@ -38,8 +38,22 @@ def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any
                     "test_samples": 256, "timeout_s": 300},
     }
     raw.pop("workloads_dir", None)
+    raw["workloads"] = _workloads_for(raw.get("workloads") or {}, set(raw["environments"]))
     raw["reference"] = "keras3-jax"  # the article's tensorflow1 is not in this matrix
     return raw
+
+
+def _workloads_for(workloads: dict[str, Any], envs: set[str]) -> dict[str, Any]:
+    """The workloads that can run on `envs`: a workload restricted to other environments (e.g. the modern
+    models' `environments:`) keeps only those of this matrix, and is left out when none is."""
+    kept = {}
+    for name, workload in workloads.items():
+        allowed = (workload or {}).get("environments")
+        if allowed is None:
+            kept[name] = workload
+        elif set(allowed) & envs:
+            kept[name] = {**workload, "environments": [e for e in allowed if e in envs]}
+    return kept
 
 
 def main(source: str, target: str, torch_py: str, jax_py: str) -> int:

@@ -285,3 +285,12 @@ def test_watchdog_passes_exit_codes_and_kills_its_child_when_stdin_closes() -> N
     hangs.stdin.close()  # type: ignore[union-attr]
     assert hangs.wait(timeout=10) == 128 + 9  # SIGKILL
     assert time.monotonic() - started < 5
+
+
+def test_no_deps_packages_are_installed_in_the_image_as_locally(repo: Path) -> None:
+    """keras-hub goes into the Keras 3 images with --no-deps after the requirements (post-build), as the local
+    runtime installs it; the legacy images get no such line."""
+    loaded = load_matrix(repo / "matrix.yaml")
+    post_build = make_recipe(loaded, "keras3-jax", "cpu").files["post-build.sh"]
+    assert "/opt/orchestrate/env/venv/bin/python -m pip install --no-deps keras-hub==0.32.0\n" in post_build
+    assert "--no-deps" not in make_recipe(loaded, "tensorflow1", "cpu").files["post-build.sh"]

@@ -207,3 +207,26 @@ def test_doctor_sees_the_engine_and_no_gpu(matrix: Path) -> None:
     assert "no GPU" in proc.stdout
     assert "--runtime auto would choose: local" in proc.stdout
     assert "cpu variant" in proc.stdout
+
+
+def test_user_model_file_is_mounted_into_the_container(matrix: Path, repo: Path, env_cache: Path,
+                                                       tmp_path: Path) -> None:
+    """One extra cell in the keras3-jax image built above: a user's model file, mounted read-only at its path."""
+    model = repo / "tests" / "user_models" / "ok_model.py"
+    raw = yaml.safe_load(matrix.read_text())
+    raw["workloads"]["ok_model"] = {"script": str(model), "epochs": 2, "batch_size": 16}
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    run = orchestrate("run", str(path), "--runtime", "docker", "--profile", "smoke", "--env", "keras3-jax",
+                      "--workload", "ok_model", "--results-dir", str(tmp_path), "--run-id", "dk-model",
+                      "--cache-dir", str(env_cache), "--no-report")
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = read_cell(tmp_path / "dk-model" / "cells" / "keras3-jax__ok_model__smoke__r0.json")
+    assert result.status == "ok" and result.environment.runtime == "docker"
+    assert result.model.params == 10 and result.data.dataset == "tiny"
+    loaded = load_matrix(path)
+    (cell,) = expand(loaded, profile="smoke", environments=["keras3-jax"], workloads=["ok_model"])
+    prepared = DockerRuntime(loaded, env_cache, variant="cpu").prepare("keras3-jax")
+    options = container_options(prepared, cell, RunContext(run_dir=RunDir(tmp_path, "x"), data_dir=None), None, {},
+                                "docker", model_file=loaded.script_path("ok_model"))
+    assert options["volumes"][str(model)] == {"bind": str(model), "mode": "ro"}

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 LAYERS: list[tuple[str, set[str]]] = [
     ("facts", {"errors", "paths", "results", "host", "overlay", "workload_files", "measure",
                "store", "analysis"}),
-    ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost", "rundir"}),
+    ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost", "rundir", "user_models"}),
     ("cells", {"cell_process", "cells"}),
     ("runtimes", {"runtimes"}),
     ("scheduler", {"scheduler", "progress"}),

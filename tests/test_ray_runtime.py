@@ -103,3 +103,20 @@ def test_matrix_on_ray_survives_a_killed_worker(repo: Path, env_cache: Path, tmp
     assert "[ran on Ray node" in (logs / "keras3-jax__sleepy__pair__r0.log").read_text()
     assert epochs_in(logs / "keras3-jax__sleepy__pair__r0.events.jsonl") == 6
     assert "2 slot(s) on 1 node(s)" in out
+
+
+def test_user_model_file_is_shipped_to_the_node(repo: Path, env_cache: Path, tmp_path: Path, ray_address: str) -> None:
+    """A user's model file (and no other file of its folder) travels in the task's bundle and runs on the node."""
+    models = repo / "tests" / "user_models"
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text((models / "matrix.yaml").read_text().replace("../../requirements", str(repo / "requirements"))
+                      .replace("script: ", f"script: {models}/"))
+    proc = subprocess.run([sys.executable, "-m", "orchestrator.cli", "run", str(matrix), "--runtime", "ray",
+                           "--address", ray_address, "--workload", "not_a_model", "--results-dir", str(tmp_path),
+                           "--run-id", "ray-model", "--cache-dir", str(env_cache), "--no-report"],
+                          capture_output=True, text=True, timeout=600)
+    (result,) = load_cells(tmp_path / "ray-model").results
+    assert result.environment.runtime == "ray+local", proc.stdout + proc.stderr
+    # The node ran the shipped copy (a path in its bundle, not the driver's file) and named it in the error.
+    assert result.status == "failed" and "build() on the jax backend returned dict" in (result.reason or "")
+    assert f"{env_cache}/ray/matrices/" in (result.reason or "") and "/models/not_a_model/not_a_model.py" in result.reason

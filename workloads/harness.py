@@ -139,7 +139,7 @@ def run(spec, events):
     events.write("start", versions=versions(compat), threads=threads, import_s=import_s,
                  image_data_format=compat.image_data_format(), backend=compat.backend_name())
 
-    workload = importlib.import_module(spec["workload"])
+    workload = load_workload(spec, compat, events)
     t0 = time.perf_counter()
     data, info = workload.load(spec)
     info["seconds"] = time.perf_counter() - t0
@@ -151,6 +151,8 @@ def run(spec, events):
     if jit is not None:
         model_info.setdefault("hyperparameters", {})["jit_compile"] = jit
     model_info.setdefault("hyperparameters", {})["floatx"] = compat.keras.backend.floatx()
+    if compat.MAJOR >= 3:
+        model_info["hyperparameters"]["dtype_policy"] = compat.keras.mixed_precision.global_policy().name
     lstm = compat.lstm_implementation_of(model)
     if lstm is not None:
         model_info.setdefault("hyperparameters", {})["lstm_implementation"] = lstm
@@ -266,6 +268,176 @@ def _mxnet_devices():
     import mxnet
     gpus = mxnet.context.num_gpus() if hasattr(mxnet.context, "num_gpus") else 0
     return {"default_device": "gpu" if gpus else "cpu", "visible_gpus": gpus}
+def load_workload(spec, compat, events=None):
+    """A built-in workload by module name, or a user's model file by path (spec["script"])."""
+    apply_mixed_precision(compat)
+    if spec.get("script"):
+        return UserWorkload(spec["script"], compat, events)
+    return importlib.import_module(spec["workload"])
+
+
+def apply_mixed_precision(compat):
+    """A configuration's dtype policy (ORCHESTRATE_MIXED_PRECISION, e.g. mixed_bfloat16), set before any model is
+    built (Keras 3 only); the policy in force is recorded with the model's hyperparameters (dtype_policy)."""
+    policy = os.environ.get("ORCHESTRATE_MIXED_PRECISION")
+    if policy and compat.MAJOR >= 3:
+        compat.keras.mixed_precision.set_global_policy(policy)
+
+
+class UserModelError(Exception):
+    """A user's model file broke the workload contract or raised; the message names file, function, backend."""
+
+
+class UserWorkload(object):
+    """A user's model file with the built-in workloads' contract, every call checked and its errors named.
+
+    load(spec) -> (data, info) or data; build(spec, data) -> compiled model or (model, info); optional
+    fit(spec, model, data, callbacks), evaluate(spec, model, data), inference_inputs(spec, data). Training
+    stops with a named error when the loss is no longer finite (docs/your-model.md).
+    """
+
+    def __init__(self, path, compat, events=None):
+        self.path = path
+        self.compat = compat
+        self.events = events
+        self.backend = compat.backend_name()
+        self.module = self._import()
+        for name in ("evaluate", "inference_inputs"):
+            if callable(getattr(self.module, name, None)):
+                setattr(self, name, self._wrapped(name))
+
+    def where(self, function):
+        return "%s: %s() on the %s backend" % (self.path, function, self.backend)
+
+    def _import(self):
+        import importlib.util
+        if not os.path.isfile(self.path):
+            raise UserModelError("%s: model file not found where the cell runs (%s backend)" % (self.path, self.backend))
+        name = os.path.splitext(os.path.basename(self.path))[0]
+        module_spec = importlib.util.spec_from_file_location(name, self.path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            raise UserModelError("%s:%s: syntax error: %s" % (self.path, exc.lineno, exc.msg)) from exc
+        except Exception as exc:
+            raise UserModelError("%s: importing the file raised %s: %s (%s backend)"
+                                 % (self.path, type(exc).__name__, exc, self.backend)) from exc
+        for function in ("load", "build"):
+            if not callable(getattr(module, function, None)):
+                raise UserModelError("%s defines no %s function: a model file needs load(spec) and build(spec, "
+                                     "data) (docs/your-model.md)" % (self.path, function))
+        return module
+
+    def _call(self, function, *args):
+        try:
+            return getattr(self.module, function)(*args)
+        except UserModelError:
+            raise
+        except Exception as exc:
+            raise UserModelError("%s raised %s: %s" % (self.where(function), type(exc).__name__, exc)) from exc
+
+    def _wrapped(self, function):
+        return lambda *args: self._call(function, *args)
+
+    def load(self, spec):
+        result = self._call("load", spec)
+        data, info = result if isinstance(result, tuple) and len(result) == 2 else (result, {})
+        if not isinstance(data, dict):
+            raise UserModelError("%s returned %s: return (data, info) with data a dict of arrays (x_train, y_train, "
+                                 "x_test, y_test)" % (self.where("load"), type(data).__name__))
+        info = dict(info or {})
+        if info.get("source") not in ("real", "synthetic"):
+            info.setdefault("notes", []).append("load() did not record its data's source (info['source'] = "
+                                                "'real' or 'synthetic')")
+            info["source"] = None
+        info.setdefault("dataset", os.path.basename(self.path))
+        return data, info
+
+    def build(self, spec, data):
+        result = self._call("build", spec, data)
+        model, info = result if isinstance(result, tuple) and len(result) == 2 else (result, {})
+        if not (hasattr(model, "fit") and hasattr(model, "predict_on_batch") and hasattr(model, "count_params")):
+            raise UserModelError("%s returned %s, not a Keras model: return a compiled keras.Model (or (model, info))"
+                                 % (self.where("build"), type(model).__name__))
+        if getattr(model, "compiled", True) is False or getattr(model, "optimizer", True) is None:
+            raise UserModelError("%s returned a model that is not compiled: call model.compile(optimizer=..., "
+                                 "loss=..., metrics=['accuracy']) before returning it" % self.where("build"))
+        try:
+            model.count_params()
+        except ValueError as exc:
+            raise UserModelError("%s returned a model that is not built (%s): give it a keras.Input or call "
+                                 "model.build(input_shape)" % (self.where("build"), exc)) from exc
+        info = dict(info or {})
+        info.setdefault("hyperparameters", {})
+        info.setdefault("deviations", [])
+        jit = self.compat.jit_compile_requested()
+        if jit != "auto":  # a configuration's jit_compile, over what the file compiled with
+            model.jit_compile = jit
+        return model, info
+
+    def fit(self, spec, model, data, callbacks):
+        callbacks = list(callbacks) + [make_finite_loss(self)]
+        if self.events is not None:
+            callbacks.append(make_step_timer(self.events, self.compat))
+        if callable(getattr(self.module, "fit", None)):
+            return self._call("fit", spec, model, data, callbacks)
+        try:
+            return self.compat.fit(model, data["x_train"], data["y_train"], spec["batch_size"], spec["epochs"],
+                                   validation_data=(data["x_test"], data["y_test"]), callbacks=callbacks)
+        except UserModelError:
+            raise
+        except Exception as exc:
+            raise UserModelError("%s: model.fit on the %s backend raised %s: %s"
+                                 % (self.path, self.backend, type(exc).__name__, exc)) from exc
+
+
+def make_step_timer(events, compat):
+    """fit ms/step as keras-benchmarks defines it: wall time from the start of the second step to the end of
+    the last, divided by the steps counted (the first step, which carries tracing and compilation, left out);
+    over every epoch, each epoch's span counted from its first step to its last (validation left out)."""
+
+    class StepTimer(compat.Callback):
+        def on_train_begin(self, logs=None):
+            self.epochs = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append([])
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.begin = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epochs:
+                self.epochs[-1].append((self.begin, time.perf_counter()))
+
+        def on_train_end(self, logs=None):
+            total, steps = 0.0, 0
+            for i, spans in enumerate(self.epochs):
+                counted = spans[1:] if i == 0 else spans
+                if counted:
+                    total += counted[-1][1] - counted[0][0]
+                    steps += len(counted)
+            first = self.epochs[0][0] if self.epochs and self.epochs[0] else None
+            events.write("steps", fit_ms_per_step=1000.0 * total / steps if steps else None, steps_timed=steps,
+                         first_step_ms=1000.0 * (first[1] - first[0]) if first else None)
+
+    return StepTimer()
+
+
+def make_finite_loss(user):
+    """A callback that stops training with a named error once the loss is NaN or infinite."""
+    import math
+
+    class FiniteLoss(user.compat.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                raise UserModelError("%s: the loss became %s in epoch %d on the %s backend (a learning rate too "
+                                     "high, a log of 0, a division by 0?)" % (user.path, float(loss), epoch + 1,
+                                                                             user.backend))
+
+    return FiniteLoss()
 
 
 def run_inference(spec, events, workload, model, data, trained):
@@ -364,9 +536,7 @@ def train_samples_per_epoch(spec, data):
     if spec.get("steps_per_epoch"):
         return spec["steps_per_epoch"] * spec["batch_size"]
     x = data.get("x_train")
-    if isinstance(x, (list, tuple)):
-        x = x[0]
-    return int(len(x)) if x is not None else None
+    return num_samples(x) if x is not None else None  # an array, a list or a dict of arrays
 
 
 def versions(compat):

@@ -28,6 +28,9 @@ from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
 from orchestrator.analysis.sequential import design
 from orchestrator.analysis.verdicts import Settings
 from orchestrator.commands.rounds import more_rounds, parse_budget
+from orchestrator import workload_files
+from orchestrator.user_models.adhoc import script_workloads, with_model
+from orchestrator.user_models.failures import print_failures
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,11 +74,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="sequential repeats: after the profile's repeats, more only for undecided pairs until "
                         "decided, 4 looks or this much time in cells, builds apart (15m, 900s, 1h; 'off': fixed "
                         "repeats; default: the profile's `budget`)")
+    p.add_argument("--model", default=None, metavar="FILE",
+                   help="your model file (docs/your-model.md): run it on keras3-tensorflow, keras3-jax and "
+                        "keras3-torch at the compare profile, print the verdict and write the report")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    loaded = with_run_options(load_matrix(args.matrix), args.wheels, args.price_per_hour)
+    loaded = with_run_options(load_matrix(model_matrix(args)), args.wheels, args.price_per_hour)
+    loaded = with_model(loaded, args.model) if args.model else loaded
     if args.resume and not args.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
     if args.fresh and not args.run_id:
@@ -102,6 +109,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
             return _run(args, console, loaded, runtime, run_dir, data)
         finally:
             runtime.close()
+
+
+def model_matrix(args: argparse.Namespace) -> str:
+    """The matrix to read: the one named; with --model and no matrix here, the project's own matrix.yaml."""
+    if args.model and args.matrix == "matrix.yaml" and not Path(args.matrix).is_file():
+        return str(workload_files.workloads_dir().parent / "matrix.yaml")
+    return args.matrix
 
 
 def chosen(args: argparse.Namespace, loaded: LoadedMatrix) -> dict[str, list[str] | None]:
@@ -169,6 +183,7 @@ def _conclude(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, 
     report = write_summary(run_dir)
     stored = record_run(args, loaded.matrix.store, loaded.path, run_dir.path, console)  # interrupted or not
     print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
+    print_failures(results, script_workloads(loaded), console)
     for path, why in report.rejected.items():
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
@@ -224,7 +239,8 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
                         ("--timeout", args.timeout), ("--cache-dir", args.cache_dir), ("--slots", args.slots),
                         ("--address", args.address), ("--wheels", args.wheels),
                         ("--price-per-hour", args.price_per_hour), ("--store", args.store),
-                        ("--budget", args.budget)):
+                        ("--budget", args.budget),
+                        ("--model", getattr(args, "model", None))):
         if value is not None:
             words += [flag, str(value)]
     for env in args.envs or []:

@@ -111,7 +111,8 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
         # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py);
         # an unset lstm_implementation leaves the hashes of environments made before the field unchanged.
         "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"} | (
-            {"lstm_implementation"} if env.lstm_implementation is None else set())),
+            {"lstm_implementation"} if env.lstm_implementation is None else set()) | (
+            {"no_deps"} if not env.no_deps else set()) | {"configurations", "base", "configuration"}),
         "requirements": requirements_text,
         "interpreter": interpreter_id,
     }

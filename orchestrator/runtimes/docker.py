@@ -319,7 +319,8 @@ class DockerRuntime(Runtime):
         gpu = next((g for g in self.gpus.gpus if device in (str(g.index), g.uuid)), None)
         if gpu is None:
             return None
-        fit = gpu_fit(make_recipe(self.loaded, prepared.name, "gpu"), gpu.name, gpu.compute_capability)
+        recipe = make_recipe(self.loaded, prepared.environment.base or prepared.name, "gpu")  # a configuration: its base's
+        fit = gpu_fit(recipe, gpu.name, gpu.compute_capability)
         return None if fit.ok else f"{prepared.name}: {fit.reason}"
 
     def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:
@@ -328,7 +329,8 @@ class DockerRuntime(Runtime):
         import docker
 
         options = container_options(launch.prepared, launch.cell, launch.ctx, self._device(launch.ctx), launch.env,
-                                    self.name, extra_workloads=self.loaded.workloads_dir)
+                                    self.name, extra_workloads=self.loaded.workloads_dir,
+                                    model_file=self.loaded.script_path(launch.cell.workload))
         launch.events_path.unlink(missing_ok=True)
         launch.log_path.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
@@ -487,7 +489,7 @@ def container_env(prepared: Prepared, cell: Cell, device: str | None) -> dict[st
 
 def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: str | None,
                       env_vars: dict[str, str], runtime_name: str,
-                      extra_workloads: Path | None = None) -> dict[str, Any]:
+                      extra_workloads: Path | None = None, model_file: Path | None = None) -> dict[str, Any]:
     """Arguments of containers.create for one cell: what is mounted how, and what the container may do."""
     import docker
 
@@ -500,6 +502,8 @@ def container_options(prepared: Prepared, cell: Cell, ctx: RunContext, device: s
         volumes[str(ctx.data_dir)] = {"bind": str(ctx.data_dir), "mode": "ro"}
     if extra_workloads is not None:
         volumes[str(extra_workloads)] = {"bind": str(extra_workloads), "mode": "ro"}
+    if model_file is not None:  # a user's model file, read-only at the path the spec names
+        volumes[str(model_file)] = {"bind": str(model_file), "mode": "ro"}
     options: dict[str, Any] = {
         "image": prepared.image,
         "name": _container_name(ctx.run_dir.run_id, cell.cell_id),

@@ -190,6 +190,8 @@ class _Builder:
         if self.env.pip_pre:
             self.pip_install(list(self.env.pip_pre), "installing the pre-requirements")
         self.pip_install(["-r", str(requirements)], f"installing {requirements.name}")
+        if self.env.no_deps:
+            self.pip_install(["--no-deps", *self.env.no_deps], "installing the no_deps packages without dependencies")
 
     def check_import(self) -> None:
         """Import Keras as a cell would, and check it picked the environment's backend (Keras 1 reads keras.json)."""

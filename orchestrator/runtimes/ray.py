@@ -255,8 +255,11 @@ def make_bundle(loaded: LoadedMatrix) -> dict[str, Any]:
     """The matrix as data: its validated model with requirements and workloads renamed into the bundle."""
     matrix = loaded.matrix.model_dump(mode="json")
     files: dict[str, str] = {}
-    for name in loaded.matrix.environments:
-        if loaded.matrix.environments[name].build == "none":  # an existing interpreter: no requirements file
+    for name, env in loaded.matrix.environments.items():
+        if env.base is not None:  # a configuration: derived again on the node from its base's `configurations`
+            del matrix["environments"][name]
+            continue
+        if env.build == "none":  # an existing interpreter: no requirements file
             continue
         rel = f"requirements/{name}.txt"
         files[rel] = loaded.requirements_path(name).read_text()
@@ -265,6 +268,12 @@ def make_bundle(loaded: LoadedMatrix) -> dict[str, Any]:
         for path in sorted(loaded.workloads_dir.glob("*.py")):
             files[f"workloads/{path.name}"] = path.read_text()
         matrix["workloads_dir"] = "workloads"
+    for name in loaded.matrix.workloads:  # users' model files travel with the matrix (docs/your-model.md)
+        script = loaded.script_path(name)
+        if script is not None:
+            rel = f"models/{name}/{script.name}"
+            files[rel] = script.read_text()
+            matrix["workloads"][name]["script"] = rel
     digest = hashlib.sha256(json.dumps([matrix, files], sort_keys=True).encode()).hexdigest()[:16]
     return {"digest": digest, "source": str(loaded.path), "matrix": matrix, "files": files}
 
