@@ -130,6 +130,8 @@ def make_epoch_timer(events, compat):
 
 
 def run(spec, events):
+    if spec.get("api") == "native":
+        return run_native(spec, events)
     import numpy  # noqa: F401  (imported before Keras so its import time is not counted as Keras')
     t0 = time.perf_counter()
     import compat
@@ -181,6 +183,13 @@ def run(spec, events):
     events.write("evaluate", metrics=metrics, seconds=time.perf_counter() - t0)
     run_inference(spec, events, workload, model, data, trained=True)
     events.write("end", **totals)
+
+
+def run_native(spec, events):
+    """A workload written in the framework's own API (workloads/native/, native environments only): the same
+    events, from native/runner.py. Imported here only, so Keras environments (Python 3.6 too) never load it."""
+    from native import runner
+    runner.run(spec, events)
 
 
 def run_inference(spec, events, workload, model, data, trained):
