@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
     ("facts", {"errors", "paths", "results", "host", "stats", "verdicts", "energy", "overlay", "workload_files", "gpus",
+               "analysis",
                "interpreters"}),
     ("definitions", {"matrix", "slots", "environments", "images", "prepared", "existing", "cost"}),
     ("cells", {"cell_process", "monitor", "cells"}),

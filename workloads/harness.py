@@ -142,6 +142,7 @@ def run(spec, events):
                  image_data_format=compat.image_data_format(), backend=compat.backend_name())
 
     workload = importlib.import_module(spec["workload"])
+    check_keras_generation(spec, workload, compat)
     t0 = time.perf_counter()
     data, info = workload.load(spec)
     info["seconds"] = time.perf_counter() - t0
@@ -183,6 +184,14 @@ def run(spec, events):
     events.write("evaluate", metrics=metrics, seconds=time.perf_counter() - t0)
     run_inference(spec, events, workload, model, data, trained=True)
     events.write("end", **totals)
+
+
+def check_keras_generation(spec, workload, compat):
+    """A workload written for a later Keras (KERAS_MIN, e.g. text_transformer's 3) is unsupported on an older one."""
+    needed = getattr(workload, "KERAS_MIN", 1)
+    if compat.MAJOR < needed:
+        raise Unsupported("%s needs Keras %d or later; this environment has Keras %s"
+                          % (spec["workload"], needed, compat.keras.__version__))
 
 
 def run_native(spec, events):

@@ -1,0 +1,1 @@
+"""Numbers to decisions: statistics, verdicts, multiple comparisons, sequential repeats, change detection."""
