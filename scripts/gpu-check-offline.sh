@@ -81,6 +81,13 @@ raw["environments"] = {
 }
 raw["default"] = {"profile": "gpu-check", "environments": ["keras3-torch", "keras3-jax"],
                   "workloads": ["mnist_mlp", "mnist_cnn"]}
+# Issue 19, the cost of Keras on the GPU: the same frameworks written natively, on the same interpreters
+# (native-jax where the JAX interpreter has flax and optax); the report's "cost of Keras" section pairs them.
+import subprocess
+for name, py, check in (("native-torch", torch_py, "torch"), ("native-jax", jax_py, "flax.nnx, optax")):
+    if subprocess.run([py, "-c", "import " + check], capture_output=True).returncode == 0:
+        raw["environments"][name] = {"backend": name[7:], "api": "native", "python": py, "build": "none"}
+        raw["default"]["environments"].append(name)
 raw["profiles"] = {
     "gpu-check": {"description": "the GPU check: full MNIST, 4 epochs (3 steady)", "epochs": 4, "timeout_s": 300},
     "gpu-dry": {"description": "the GPU check's dry run on CPU devices", "epochs": 2, "train_samples": 512,

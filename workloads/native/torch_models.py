@@ -17,6 +17,7 @@ from native import hyper
 from native.runner import evaluate_batches
 
 COMPILE = os.environ.get("ORCHESTRATE_TORCH_COMPILE", "") == "1"
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def set_seed(seed):
@@ -30,7 +31,10 @@ def configure_threads(threads):
         torch.set_num_interop_threads(threads)
     except RuntimeError:
         pass
-    return {"requested": threads, "torch_threads": torch.get_num_threads(),
+    if DEVICE.type == "cuda":  # cuDNN autotune, as the harness sets it for Keras on torch
+        torch.backends.cudnn.benchmark = True
+    return {"requested": threads, "device": str(DEVICE), "torch_threads": torch.get_num_threads(),
+            "torch_cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
             "torch_interop_threads": torch.get_num_interop_threads()}
 
 
@@ -149,7 +153,7 @@ def make_optimizer(workload, params):
 
 class Trainer(object):
     def __init__(self, workload, module, x_dtype):
-        self.module = module
+        self.module = module.to(DEVICE)
         self.params = sum(p.numel() for p in module.parameters())
         self.opt, self.deviations = make_optimizer(workload, module.parameters())
         self.forward = torch.compile(module) if COMPILE else module
@@ -159,7 +163,7 @@ class Trainer(object):
 
     def train_step(self, x, y):
         self.module.train()
-        x, y = torch.from_numpy(x), torch.from_numpy(y).long()
+        x, y = torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).long().to(DEVICE)
         logits = self.forward(x)
         loss = F.cross_entropy(logits, y, reduction="sum")
         self.opt.zero_grad(set_to_none=True)
@@ -170,7 +174,7 @@ class Trainer(object):
 
     @torch.no_grad()
     def eval_step(self, x, y):
-        x, y = torch.from_numpy(x), torch.from_numpy(y).long()
+        x, y = torch.from_numpy(x).to(DEVICE), torch.from_numpy(y).long().to(DEVICE)
         logits = self.forward(x)
         return F.cross_entropy(logits, y, reduction="sum"), (logits.argmax(1) == y).sum()
 
