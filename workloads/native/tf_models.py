@@ -179,7 +179,8 @@ class Trainer(object):
         hp = hyper.OPTIMIZERS[workload]
         self.opt = Optimizer(model.trainable_variables, hp)
         self.optimizer, self.deviations = "Keras 3 %s rule on tf.Variables" % hp["name"], []
-        self.settings = {"tf_function": True, "jit_compile": False}
+        self.settings = {"jit_compile": {"requested": False, "resolved": False,
+                                         "means": "tf.function graph, no XLA (as Keras 3 on a CPU-only host)"}}
         y_spec = tf.TensorSpec((None,), tf.int32)
         self.train_step = tf.function(self._train, input_signature=[x_spec, y_spec])
         self.eval_step = tf.function(self._eval, input_signature=[x_spec, y_spec])

@@ -159,7 +159,9 @@ class Trainer(object):
         self.forward = torch.compile(module) if COMPILE else module
         self.x_dtype = x_dtype
         self.optimizer = type(self.opt).__name__
-        self.settings = {"torch_compile": COMPILE}
+        self.settings = {"torch_compile": COMPILE, "jit_compile": {
+            "requested": COMPILE, "resolved": COMPILE,
+            "means": "torch.compile (inductor) of the model" if COMPILE else "eager (no torch.compile)"}}
 
     def train_step(self, x, y):
         self.module.train()
