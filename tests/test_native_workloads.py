@@ -80,6 +80,7 @@ def test_native_cells_speak_the_events_contract(native_run: dict) -> None:
             assert all(e.loss is not None and e.val_accuracy is not None for e in r.metrics.per_epoch)
             assert r.timings.steady_state_s and r.data.source == "real"
             assert r.model.hyperparameters["api"] == "native"
+            assert r.model.hyperparameters["jit_compile"]["means"]  # shown in the report's fairness table
     threads = {env: native_run["cells"][(env, "mnist_mlp")].threads for env in NATIVE}
     assert threads["native-torch"].framework["torch_threads"] == threads["native-torch"].requested
     assert threads["native-tensorflow"].framework["tf_intra_op"] == threads["native-tensorflow"].requested
