@@ -34,6 +34,7 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
         "dataset": workload.dataset,
         "backend": env.backend,
         "keras_version": env.keras,
+        "api": env.api,
         "epochs": cell.epochs,
         "batch_size": cell.batch_size,
         "train_samples": cell.train_samples,

@@ -79,8 +79,11 @@ def prepare_existing(loaded: LoadedMatrix, env_name: str, cache: Path, log: Log)
     paths.root.mkdir(parents=True, exist_ok=True)
     write_private_config(paths, env)
     _check_backend(env_name, env, interpreter)
-    paths = _with_keras(loaded, env_name, env, paths, log)
-    versions = _check_import(env_name, env, paths)
+    if env.api == "native":  # no Keras to check or overlay: the framework itself must import
+        versions = _check_native(env_name, env, paths)
+    else:
+        paths = _with_keras(loaded, env_name, env, paths, log)
+        versions = _check_import(env_name, env, paths)
     state = overlay.probe(interpreter, paths.overlay)
     digest = _digest(env_name, env, interpreter, state.packages)
     record = {
@@ -179,6 +182,24 @@ def _check_import(env_name: str, env: Environment, paths: ExistingEnvPaths) -> d
     if versions["backend"] != env.backend:
         raise EnvironmentBuildError(f"environment {env_name} (build: none): keras loaded the backend "
                                     f"{versions['backend']!r}, expected {env.backend!r}")
+    return versions
+
+
+_NATIVE_CHECK = ("import json, sys, importlib; m = [importlib.import_module(x) for x in sys.argv[1:]][0]; "
+                 "print(json.dumps({'keras': 'native', 'keras_file': None, 'backend_version': m.__version__}))")
+NATIVE_IMPORTS = {"torch": ["torch"], "jax": ["jax", "flax.nnx", "optax"], "tensorflow": ["tensorflow"]}
+
+
+def _check_native(env_name: str, env: Environment, paths: ExistingEnvPaths) -> dict[str, str]:
+    """A native environment on an existing interpreter: its framework (and flax/optax for JAX) must import."""
+    modules = NATIVE_IMPORTS[env.backend]
+    proc = _python(paths.interpreter, ["-c", _NATIVE_CHECK, *modules], cell_process_env(paths, env, threads=1, seed=0))
+    if proc.returncode != 0:
+        raise EnvironmentBuildError(
+            f"environment {env_name} (build: none, api: native): importing {', '.join(modules)} failed in "
+            f"{paths.interpreter}; install them there or drop the environment:\n{proc.stderr.strip()[-2000:]}")
+    versions: dict[str, str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    versions["backend"] = env.backend
     return versions
 
 

@@ -80,7 +80,7 @@ KERAS3 = Generation(
 
 
 def generation(env: Environment) -> Generation:
-    return KERAS3 if env.keras_major >= 3 else LEGACY
+    return KERAS3 if env.keras_major >= 3 or env.api == "native" else LEGACY
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ DatasetName = Literal["mnist", "cifar10", "babi"]
 MAX_OPTION = 1_000_000_000  # a workload option's number (a model size, a sequence length)
 Option = Annotated[int, Field(ge=-MAX_OPTION, le=MAX_OPTION)] | Annotated[float, Field(ge=-MAX_OPTION, le=MAX_OPTION)] \
     | str | bool
+NATIVE_BACKENDS = ("torch", "jax", "tensorflow")  # the frameworks of workloads/native/
 
 # Ranges of the numeric fields: generous for any real run, and a typo (an extra zero, a negative) is refused.
 MAX_EPOCHS = 10_000
@@ -112,7 +113,10 @@ class Environment(_Strict):
     """
 
     backend: Backend
-    keras: str
+    keras: str = ""
+    # keras: the workloads through Keras (this `keras` version); native: written in the framework's own API
+    # (workloads/native/, issue 19: the cost of Keras), no `keras` field.
+    api: Literal["keras", "native"] = "keras"
     python: str
     requirements: str = ""
     build: Literal["venv", "none"] = "venv"
@@ -149,9 +153,22 @@ class Environment(_Strict):
     @field_validator("keras")
     @classmethod
     def _keras_version(cls, value: str) -> str:
-        if not value.split(".")[0].isdigit():
+        if value and not value.split(".")[0].isdigit():
             raise ValueError(f"must be a version starting with its major number, like '3.15.1', got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _keras_for_api(self) -> "Environment":
+        if self.api == "keras" and not self.keras:
+            raise ValueError("keras: required field is missing (the Keras version, like '3.15.1'; or set api: "
+                             "native for a workload written in the framework's own API)")
+        if self.api == "native" and self.keras:
+            raise ValueError(f"keras: {self.keras!r} with api: native: a native environment runs no Keras; "
+                             "remove the keras field")
+        if self.api == "native" and self.backend not in NATIVE_BACKENDS:
+            raise ValueError(f"api: native has workloads for the backends {', '.join(NATIVE_BACKENDS)}, "
+                             f"not {self.backend!r}")
+        return self
 
     @model_validator(mode="after")
     def _lstm_mode_exists(self) -> "Environment":
@@ -189,7 +206,8 @@ class Environment(_Strict):
 
     @property
     def keras_major(self) -> int:
-        return int(self.keras.split(".")[0])
+        """The Keras generation; 0 for a native environment (no Keras)."""
+        return int(self.keras.split(".")[0]) if self.keras else 0
 
 
 class Workload(_Strict):

@@ -10,6 +10,7 @@ XLA_* variables; only a matrix's `env:` reaches the cell).
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from typing import Any
 
@@ -32,6 +33,9 @@ def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any
     }
     raw["default"] = {"profile": "gpu-check", "environments": ["keras3-torch", "keras3-jax"],
                       "workloads": ["mnist_mlp", "mnist_cnn"]}
+    for name, env in native_environments(torch_py, jax_py).items():  # issue 19: the cost of Keras on the GPU
+        raw["environments"][name] = env
+        raw["default"]["environments"].append(name)
     raw["profiles"] = {
         "gpu-check": {"description": "the GPU check: full MNIST, 4 epochs (3 steady)", "epochs": 4, "timeout_s": 150},
         "gpu-dry": {"description": "the GPU check's dry run on CPU devices", "epochs": 2, "train_samples": 512,
@@ -41,6 +45,17 @@ def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any
     raw["workloads"] = _workloads_for(raw.get("workloads") or {}, set(raw["environments"]))
     raw["reference"] = "keras3-jax"  # the article's tensorflow1 is not in this matrix
     return raw
+
+
+def native_environments(torch_py: str, jax_py: str) -> dict[str, Any]:
+    """The same frameworks written natively (issue 19), on the same interpreters: native-torch, and native-jax where
+    the JAX interpreter has flax and optax; the report's "cost of Keras" section pairs them with the Keras cells."""
+    found = {}
+    for name, py, check in (("native-torch", torch_py, "torch"), ("native-jax", jax_py, "flax.nnx, optax")):
+        if subprocess.run([py, "-c", "import " + check], capture_output=True).returncode == 0:
+            found[name] = {"backend": name.removeprefix("native-"), "api": "native", "python": py, "build": "none",
+                           "notes": "existing interpreter (build: none): the framework written natively"}
+    return found
 
 
 def _workloads_for(workloads: dict[str, Any], envs: set[str]) -> dict[str, Any]:

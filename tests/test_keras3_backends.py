@@ -16,7 +16,7 @@ from orchestrator.results import CellResult, read_cell
 pytestmark = pytest.mark.integration
 
 ENVS = ["keras3-tensorflow", "keras3-jax", "keras3-torch", "keras3-openvino"]
-WORKLOADS = ["mnist_mlp", "mnist_cnn", "cifar10_cnn", "mnist_hrnn", "babi_rnn"]
+WORKLOADS = ["mnist_mlp", "mnist_cnn", "cifar10_cnn", "mnist_hrnn", "babi_rnn", "text_transformer"]
 FRAMEWORK_VERSIONS = {"keras3-tensorflow": "2.21.0", "keras3-jax": "0.10.2", "keras3-torch": "2.13.0+cpu",
                       "keras3-openvino": "2026.4.1"}
 

@@ -130,6 +130,8 @@ def make_epoch_timer(events, compat):
 
 
 def run(spec, events):
+    if spec.get("api") == "native":
+        return run_native(spec, events)
     import numpy  # noqa: F401  (imported before Keras so its import time is not counted as Keras')
     t0 = time.perf_counter()
     import compat
@@ -140,6 +142,7 @@ def run(spec, events):
                  image_data_format=compat.image_data_format(), backend=compat.backend_name())
 
     workload = load_workload(spec, compat, events)
+    check_keras_generation(spec, workload, compat)
     t0 = time.perf_counter()
     data, info = workload.load(spec)
     info["seconds"] = time.perf_counter() - t0
@@ -268,6 +271,8 @@ def _mxnet_devices():
     import mxnet
     gpus = mxnet.context.num_gpus() if hasattr(mxnet.context, "num_gpus") else 0
     return {"default_device": "gpu" if gpus else "cpu", "visible_gpus": gpus}
+
+
 def load_workload(spec, compat, events=None):
     """A built-in workload by module name, or a user's model file by path (spec["script"])."""
     apply_mixed_precision(compat)
@@ -438,6 +443,19 @@ def make_finite_loss(user):
                                                                              user.backend))
 
     return FiniteLoss()
+def check_keras_generation(spec, workload, compat):
+    """A workload written for a later Keras (KERAS_MIN, e.g. text_transformer's 3) is unsupported on an older one."""
+    needed = getattr(workload, "KERAS_MIN", 1)
+    if compat.MAJOR < needed:
+        raise Unsupported("%s needs Keras %d or later; this environment has Keras %s"
+                          % (spec["workload"], needed, compat.keras.__version__))
+
+
+def run_native(spec, events):
+    """A workload written in the framework's own API (workloads/native/, native environments only): the same
+    events, from native/runner.py. Imported here only, so Keras environments (Python 3.6 too) never load it."""
+    from native import runner
+    runner.run(spec, events)
 
 
 def run_inference(spec, events, workload, model, data, trained):

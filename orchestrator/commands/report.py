@@ -16,6 +16,7 @@ from orchestrator.report import verdict
 from orchestrator.report.energy import energy_table, unmeasured_note
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
+from orchestrator.report import keras_cost as keras_cost_report
 from orchestrator.report.terminal import group_table, print_summary, print_verdicts
 from orchestrator.results import LoadReport, load_cells, write_json_atomic
 from orchestrator.analysis.stats import NOISE_CV, group_results
@@ -132,6 +133,8 @@ def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console
     if cells_table:
         print_summary(results, console, title=f"Run {run_id}: cells")
         console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
+    if (keras_cost := keras_cost_report.terminal_table(groups, settings)) is not None:
+        console.print(keras_cost)
     if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
         console.print(energy)
     elif (note := unmeasured_note(results)) is not None:

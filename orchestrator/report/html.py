@@ -12,9 +12,10 @@ from typing import Any, Iterable
 
 from orchestrator.report import article, fairness
 from orchestrator.report import energy as energy_report
+from orchestrator.report import keras_cost
 from orchestrator.report.plots import Plot
 from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
-from orchestrator.analysis.verdicts import WorkloadVerdict
+from orchestrator.analysis.verdicts import Settings, WorkloadVerdict
 from orchestrator.results import CellResult
 from orchestrator.analysis.stats import Estimate, Group
 
@@ -68,6 +69,7 @@ def render(run_id: str, results: list[CellResult], groups: list[Group], plots: l
         _header(run_id, results, rejected),
         _verdict_section(verdicts) if verdicts else "",
         _summary(groups, targets),
+        keras_cost.html_section(groups, verdicts.settings if verdicts else Settings()),
         energy_report.html_section(results),
         _figures(plots),
         _article_table({g.workload for g in groups}),

@@ -196,6 +196,11 @@ class _Builder:
     def check_import(self) -> None:
         """Import Keras as a cell would, and check it picked the environment's backend (Keras 1 reads keras.json)."""
         env = cell_process_env(self.paths, self.env, threads=1, seed=0)
+        if self.env.api == "native":  # no Keras: the framework itself must import
+            module = NATIVE_MODULES[self.env.backend]
+            self.run([str(self.paths.python), "-c", f"import {module}; print({module}.__version__)"],
+                     f"importing {module} (native {self.env.backend})", env=env)
+            return
         code = ("import keras, sys; b = keras.backend.backend(); print('keras', keras.__version__, b, sys.version); "
                 f"sys.exit(0 if b == {self.env.backend!r} else 'keras loaded backend %r, expected "
                 f"{self.env.backend}' % b)")
@@ -252,6 +257,7 @@ def _cntk_mpi_links(env_name: str, paths: EnvPaths, builder: _Builder) -> None:
 
 
 _POST_BUILD = {"cntk": _cntk_mpi_links}
+NATIVE_MODULES = {"torch": "torch", "jax": "flax", "tensorflow": "tensorflow"}  # checked after a native build
 
 _LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib",
                  "/usr/lib/aarch64-linux-gnu")
