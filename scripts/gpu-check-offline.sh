@@ -116,11 +116,11 @@ if ! "$python" -c 'import packaging' 2>/dev/null && [ -n "$wheels" ]; then
     if [ -f "$whl" ]; then PYTHONPATH="$PYTHONPATH:$whl"; fi
   done
 fi
-if ! "$python" -c 'import pydantic, yaml, rich, psutil, pynvml, matplotlib' 2>/dev/null; then
+if ! "$python" -c 'import pydantic, yaml, rich, psutil, pynvml, matplotlib, filelock' 2>/dev/null; then
   [ -n "$wheels" ] || fail "the orchestrator's requirements are missing from $python and no --wheels folder was given"
   within "$python" -m orchestrator.overlay --python "$python" --wheels "$wheels" --target "$site" \
     "pydantic>=2.5" "typing_extensions>=4.14" "pyyaml>=6" "rich>=13" "psutil>=5.9" "nvidia-ml-py>=12" \
-    "matplotlib>=3.7" "packaging>=22"
+    "matplotlib>=3.7" "packaging>=22" "filelock>=3.12"
 fi
 within "$python" -m orchestrator.cli --help >/dev/null || fail "the orchestrator does not start on $python (see above)"
 

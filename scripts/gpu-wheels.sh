@@ -24,7 +24,7 @@ for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manyl
 done
 "$python" -m pip download --quiet --only-binary=:all: --python-version "$version" --implementation cp \
   "${platforms[@]}" --dest "$dir" "keras==$keras" "pydantic>=2.5" "typing_extensions>=4.14" "pyyaml>=6" \
-  "nvidia-ml-py>=12" "psutil>=5.9" "rich>=13" "matplotlib>=3.7" "packaging>=22"
+  "nvidia-ml-py>=12" "psutil>=5.9" "rich>=13" "matplotlib>=3.7" "packaging>=22" "filelock>=3.12"
 for name in "${skip[@]}"; do
   rm -f "$dir/$name"-*.whl
 done

@@ -52,6 +52,10 @@ def test_matrix_pins_reach_the_process_and_the_callers_do_not(tmp_path: Path, re
     assert "OMP_WAIT_POLICY" not in tf1 and tf1["TF_CUDNN_USE_AUTOTUNE"] == "1"
 
 
+# Fields added after environments were first built (issues 18, 19): at their defaults they leave the hash alone.
+ADDED_LATER = ("no_deps", "api", "configurations", "base", "configuration")
+
+
 def test_an_lstm_pin_changes_the_environment_hash_and_no_pin_keeps_it() -> None:
     env = Environment(backend="jax", keras="3.15.1", python="3.11", requirements="r.txt")
     pinned = env.model_copy(update={"lstm_implementation": 2})
@@ -59,9 +63,11 @@ def test_an_lstm_pin_changes_the_environment_hash_and_no_pin_keeps_it() -> None:
     # unset: the field is left out, so environments made before it keep their hash (and their build)
     before = {"recipe": BUILD_RECIPE_VERSION, "name": "e", "requirements": "keras==3", "interpreter": "py",
               "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels",
-                                                                  "lstm_implementation"})}
+                                                                  "lstm_implementation", *ADDED_LATER})}
     digest = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
     assert env_hash("e", env, "keras==3", "py") == digest
+    for changed in ({"api": "native", "keras": ""}, {"no_deps": ["keras-hub==0.32.0"]}):  # set: they count
+        assert env_hash("e", env.model_copy(update=changed), "keras==3", "py") != digest, changed
 
 
 def _result(env: str, backend: str, keras: str, workload: str, **model: object) -> CellResult:

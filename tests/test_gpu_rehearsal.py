@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 UV = Path(sys.executable).parent / "uv"
-ORCHESTRATOR_WHEELS = ["pydantic>=2.5", "pyyaml>=6", "matplotlib>=3.7", "packaging>=22", "typing_extensions>=4.14"]
+ORCHESTRATOR_WHEELS = ["pydantic>=2.5", "pyyaml>=6", "matplotlib>=3.7", "packaging>=22", "typing_extensions>=4.14",
+                      "filelock>=3.12"]
 
 
 def make_stand_in(folder: Path, *packages: str) -> Path:
@@ -49,7 +50,7 @@ def test_overlay_takes_the_folders_typing_extensions_over_an_older_one(
     proc = subprocess.run(
         [str(python), "-m", "orchestrator.overlay", "--python", str(python), "--wheels", str(orchestrator_wheels),
          "--target", str(site), "pydantic>=2.5", "pyyaml>=6", "rich>=13", "psutil>=5.9", "nvidia-ml-py>=12",
-         "matplotlib>=3.7"], capture_output=True, text=True, env=env, timeout=600)
+         "matplotlib>=3.7", "filelock>=3.12"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cli = subprocess.run([str(python), "-m", "orchestrator.cli", "--help"], capture_output=True, text=True,
                          env=env, timeout=300)

@@ -455,7 +455,7 @@ def run_native(spec, events):
     """A workload written in the framework's own API (workloads/native/, native environments only): the same
     events, from native/runner.py. Imported here only, so Keras environments (Python 3.6 too) never load it."""
     from native import runner
-    runner.run(spec, events)
+    runner.run(spec, events, describe_device=framework_device)
 
 
 def run_inference(spec, events, workload, model, data, trained):

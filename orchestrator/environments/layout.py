@@ -109,10 +109,12 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
         # The requirements file counts by its content (below), not its path: a matrix elsewhere that names the
         # same pins reuses the same environment.
         # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py);
-        # an unset lstm_implementation leaves the hashes of environments made before the field unchanged.
+        # an unset lstm_implementation (or no_deps, or api: keras) leaves the hashes of environments made before
+        # the field unchanged.
         "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"} | (
             {"lstm_implementation"} if env.lstm_implementation is None else set()) | (
-            {"no_deps"} if not env.no_deps else set()) | {"configurations", "base", "configuration"}),
+            {"no_deps"} if not env.no_deps else set()) | (
+            {"api"} if env.api == "keras" else set()) | {"configurations", "base", "configuration"}),
         "requirements": requirements_text,
         "interpreter": interpreter_id,
     }

@@ -21,7 +21,8 @@ from native.hyper import OPTIMIZERS, TRANSFORMER
 FRAMEWORKS = {"torch": "native.torch_models", "jax": "native.jax_models", "tensorflow": "native.tf_models"}
 
 
-def run(spec, events):
+def run(spec, events, describe_device=None):
+    """describe_device: the harness's framework_device(backend, model), for the device record after training."""
     t0 = time.perf_counter()
     framework = importlib.import_module(FRAMEWORKS[spec["backend"]])
     import_s = time.perf_counter() - t0
@@ -52,11 +53,33 @@ def run(spec, events):
     fit(spec, trainer, data, events)
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": int(len(data["x_train"]))}
     events.write("fit", **totals)
+    if describe_device is not None:  # where the framework says the model ran (issue 24), as for Keras cells
+        events.write("device", framework=describe_device(spec["backend"], Weights(first_weight(trainer))))
 
     t0 = time.perf_counter()
     loss, accuracy = trainer.evaluate(data["x_test"], data["y_test"], int(spec["batch_size"]))
     events.write("evaluate", metrics={"loss": loss, "accuracy": accuracy}, seconds=time.perf_counter() - t0)
     events.write("end", **totals)
+
+
+class Weights(object):
+    """A model-like view (`weights[0]`) of a native trainer's first parameter, for the harness's device record."""
+
+    def __init__(self, weight):
+        self.weights = [weight] if weight is not None else []
+
+
+def first_weight(trainer):
+    """The trainer's first parameter as its framework holds it (None when it cannot be had)."""
+    try:
+        if hasattr(trainer, "module"):  # PyTorch
+            return next(trainer.module.parameters())
+        if hasattr(trainer, "state"):  # JAX: the split state after training
+            import jax
+            return jax.tree_util.tree_leaves(trainer.state)[0]
+        return trainer.model.trainable_variables[0]  # TensorFlow
+    except Exception:
+        return None
 
 
 def fit(spec, trainer, data, events):
