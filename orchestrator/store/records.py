@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ from pydantic import BaseModel
 
 from orchestrator.results import CellResult, HostInfo, write_json_atomic
 from orchestrator.analysis.stats import steady_state
+
+PROJECT = Path(__file__).resolve().parents[2]  # the checkout holding orchestrator/ (its commit is the run's)
 
 PROVENANCE_FILE = "provenance.json"
 
@@ -32,14 +33,46 @@ class Provenance(BaseModel):
 
 
 def provenance_of(matrix_path: Path) -> Provenance:
-    """The commit of the git checkout holding the matrix (None outside one) and the sha256 of the matrix file."""
-    try:
-        commit = subprocess.run(["git", "-C", str(matrix_path.parent), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    """The commit of the project's git checkout (the one holding the orchestrator; None outside one, e.g. a copy on
+    a GPU machine without git) and the sha256 of the matrix file."""
     digest = hashlib.sha256(matrix_path.read_bytes()).hexdigest()[:16] if matrix_path.is_file() else None
-    return Provenance(git_commit=commit, matrix_hash=digest, matrix_path=str(matrix_path))
+    return Provenance(git_commit=git_commit(PROJECT), matrix_hash=digest, matrix_path=str(matrix_path))
+
+
+def git_commit(folder: Path) -> str | None:
+    """HEAD's commit of the git checkout holding `folder`, read from its files (no git binary: a GPU machine's copy
+    may have none); None outside a checkout or when it cannot be read."""
+    gitdir = _gitdir(folder)
+    if gitdir is None:
+        return None
+    try:
+        head = (gitdir / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head or None  # a detached HEAD holds the commit itself
+        ref = head[len("ref: "):]
+        common = gitdir / (gitdir / "commondir").read_text().strip() if (gitdir / "commondir").is_file() else gitdir
+        for place in (gitdir, common):
+            if (place / ref).is_file():
+                return (place / ref).read_text().strip() or None
+        packed = common / "packed-refs"
+        for line in packed.read_text().splitlines() if packed.is_file() else []:
+            if line.endswith(" " + ref):
+                return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def _gitdir(folder: Path) -> Path | None:
+    """The git directory of the checkout holding `folder` (a worktree's `.git` file points at it)."""
+    for parent in (folder, *folder.parents):
+        dot_git = parent / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            text = dot_git.read_text().strip()
+            return (parent / text[len("gitdir: "):]).resolve() if text.startswith("gitdir: ") else None
+    return None
 
 
 def write_provenance(run_path: Path, provenance: Provenance) -> None:
