@@ -331,6 +331,30 @@ class Matrix(_Strict):
         return self
 
 
+def only_environments(raw: dict[str, Any], environments: dict[str, Any]) -> dict[str, Any]:
+    """A raw matrix (as read from YAML) cut down to `environments`: the default selection runs them all, the matrix's
+    reference is dropped unless kept, and a workload restricted to other environments (the modern models'
+    `environments:`) keeps those of the copy or is left out, with every reference to it (default, profiles)."""
+    raw = dict(raw, environments=environments)
+    kept = {}
+    for name, workload in (raw.get("workloads") or {}).items():
+        allowed = (workload or {}).get("environments")
+        if not allowed:
+            kept[name] = workload
+        elif set(allowed) & set(environments):
+            kept[name] = {**workload, "environments": [e for e in allowed if e in environments]}
+    raw["workloads"] = kept
+    default = dict(raw.get("default") or {}, environments=list(environments))
+    default["workloads"] = [w for w in default.get("workloads") or [] if w in kept]
+    raw["default"] = default
+    raw["profiles"] = {name: {**profile, "workloads": {w: o for w, o in (profile.get("workloads") or {}).items()
+                                                        if w in kept}}
+                       for name, profile in (raw.get("profiles") or {}).items()}
+    if raw.get("reference") not in environments:
+        raw.pop("reference", None)
+    return raw
+
+
 def _check_names(field: str, names: list[str], known: dict[str, Any]) -> None:
     for name in names:
         if name not in known:

@@ -16,14 +16,15 @@ from typing import Any
 
 import yaml
 
+from orchestrator.matrix import only_environments
+
 JAX_GPU_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 
 
 def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any]:
     envs = raw["environments"]
     keras = envs["keras3-jax"]["keras"]
-    raw = dict(raw)
-    raw["environments"] = {
+    environments = {
         "keras3-torch": {"backend": "torch", "keras": keras, "python": torch_py, "build": "none",
                          "env": dict(envs["keras3-torch"].get("env") or {}),
                          "notes": "existing interpreter (build: none): its own CUDA build of PyTorch"},
@@ -31,18 +32,15 @@ def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any
                        "env": {**(envs["keras3-jax"].get("env") or {}), **JAX_GPU_ENV},
                        "notes": "existing interpreter (build: none): its own CUDA build of JAX; no preallocation"},
     }
-    raw["default"] = {"profile": "gpu-check", "environments": ["keras3-torch", "keras3-jax"],
-                      "workloads": ["mnist_mlp", "mnist_cnn"]}
-    for name, env in native_environments(torch_py, jax_py).items():  # issue 19: the cost of Keras on the GPU
-        raw["environments"][name] = env
-        raw["default"]["environments"].append(name)
+    environments.update(native_environments(torch_py, jax_py))  # issue 19: the cost of Keras on the GPU
+    raw = only_environments(raw, environments)
+    raw["default"] = {"profile": "gpu-check", "environments": list(environments), "workloads": ["mnist_mlp", "mnist_cnn"]}
     raw["profiles"] = {
         "gpu-check": {"description": "the GPU check: full MNIST, 4 epochs (3 steady)", "epochs": 4, "timeout_s": 150},
         "gpu-dry": {"description": "the GPU check's dry run on CPU devices", "epochs": 2, "train_samples": 512,
                     "test_samples": 256, "timeout_s": 300},
     }
     raw.pop("workloads_dir", None)
-    raw["workloads"] = _workloads_for(raw.get("workloads") or {}, set(raw["environments"]))
     raw["reference"] = "keras3-jax"  # the article's tensorflow1 is not in this matrix
     return raw
 
@@ -56,19 +54,6 @@ def native_environments(torch_py: str, jax_py: str) -> dict[str, Any]:
             found[name] = {"backend": name.removeprefix("native-"), "api": "native", "python": py, "build": "none",
                            "notes": "existing interpreter (build: none): the framework written natively"}
     return found
-
-
-def _workloads_for(workloads: dict[str, Any], envs: set[str]) -> dict[str, Any]:
-    """The workloads that can run on `envs`: a workload restricted to other environments (e.g. the modern
-    models' `environments:`) keeps only those of this matrix, and is left out when none is."""
-    kept = {}
-    for name, workload in workloads.items():
-        allowed = (workload or {}).get("environments")
-        if allowed is None:
-            kept[name] = workload
-        elif set(allowed) & envs:
-            kept[name] = {**workload, "environments": [e for e in allowed if e in envs]}
-    return kept
 
 
 def main(source: str, target: str, torch_py: str, jax_py: str) -> int:

@@ -19,7 +19,7 @@ from orchestrator.cli import main
 from orchestrator.errors import EnvironmentBuildError
 from orchestrator.existing import prepare_existing
 from orchestrator.environments.interpreters import find_interpreter
-from orchestrator.matrix import load_matrix
+from orchestrator.matrix import load_matrix, only_environments
 from orchestrator.results import read_cell
 from orchestrator.runtimes.local import LocalRuntime, uv_binary
 
@@ -31,9 +31,7 @@ KERAS = "3.15.1"
 def matrix_with(repo: Path, folder: Path, environments: dict[str, dict]) -> Path:
     """The project's matrix with only the given environments (existing ones need no requirements file)."""
     raw = yaml.safe_load((repo / "matrix.yaml").read_text())
-    raw["environments"] = environments
-    raw["default"]["environments"] = list(environments)
-    raw.pop("reference", None)  # the matrix's reference environment is not among these
+    raw = only_environments(raw, environments)  # the modern models' workloads name environments not among these
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "matrix.yaml"
     path.write_text(yaml.safe_dump(raw))

@@ -10,14 +10,12 @@ import yaml
 from orchestrator.cli import main
 from orchestrator.commands._common import with_run_options
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import load_matrix
+from orchestrator.matrix import load_matrix, only_environments
 
 
 def write(tmp_path: Path, repo: Path, environments: dict, **top: object) -> Path:
     raw = yaml.safe_load((repo / "matrix.yaml").read_text())
-    raw["environments"] = environments
-    raw["default"]["environments"] = list(environments)
-    raw.pop("reference", None)  # the matrix's reference environment is not among these
+    raw = only_environments(raw, environments)  # the modern models' workloads name environments not among these
     raw.update(top)
     path = tmp_path / "matrix.yaml"
     path.write_text(yaml.safe_dump(raw))
@@ -88,7 +86,8 @@ def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tm
     console.print(environment_table(loaded, GpuProbe(error="no GPU")))
     assert "existing interpreter /opt/conda/bin/python" in console.export_text()
     bundle = make_bundle(loaded)
-    assert list(bundle["files"]) == ["requirements/keras3-jax.txt"]  # none for the existing interpreter
+    environment_files = [f for f in bundle["files"] if not f.startswith("models/")]  # models/: workloads' files
+    assert environment_files == ["requirements/keras3-jax.txt"]  # none for the existing interpreter
     on_node = unpack_bundle(bundle, tmp_path / "node")  # a Ray node validates the matrix it is sent
     assert on_node.matrix.environments["here"].python == "/opt/conda/bin/python"
     from orchestrator.images import make_recipe

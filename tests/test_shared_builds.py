@@ -35,7 +35,8 @@ def test_four_builders_one_killed_mid_build_build_once(repo: Path, tmp_path: Pat
     procs = []
     for out in outs:
         with open(out, "w") as fh:
-            procs.append(subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, cwd=tmp_path))
+            procs.append(subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, cwd=tmp_path,
+                                          env=dict(os.environ, PYTHONUNBUFFERED="1")))  # lines as they are said
     try:
         holder = cache / "envs" / ".keras3-jax.holder.json"
         log = env_root / "build.log"
@@ -44,7 +45,11 @@ def test_four_builders_one_killed_mid_build_build_once(repo: Path, tmp_path: Pat
         builder = json.loads(holder.read_text())["pid"]
         by_pid = {p.pid: p for p in procs}
         assert builder in by_pid
-        time.sleep(1.0)  # well inside the install: packages half unpacked into the venv
+        # Killed once the others have said whom they wait for (after the lock's 2 s of quiet): still well inside
+        # the install, packages half unpacked into the venv.
+        waiters = [out for p, out in zip(procs, outs) if p.pid != builder]
+        _wait_for(lambda: all("waiting for another build" in out.read_text() for out in waiters), 60,
+                  "the other builders to say whom they wait for")
         os.kill(builder, signal.SIGKILL)
         killed = by_pid[builder]
         assert killed.wait(30) == -signal.SIGKILL

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,20 @@ def _safe_url(url: str) -> str:
            f"{info.get('dbname', '')}"
 
 
+def _wal(conn: sqlite3.Connection, busy_s: float) -> None:
+    """Put the file in WAL mode. Changing the journal mode can fail with "locked" at once, without SQLite's busy
+    handler, while another process creates or converts the same new file: retried until the busy timeout."""
+    deadline = time.monotonic() + busy_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -99,7 +114,7 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=busy_s, isolation_level=None)  # transactions: explicit BEGIN
-            conn.execute("PRAGMA journal_mode=WAL")
+            _wal(conn, busy_s)
             conn.execute("PRAGMA foreign_keys=ON")
         except (sqlite3.Error, OSError) as exc:
             raise self._error("cannot be opened", exc) from None
