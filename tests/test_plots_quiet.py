@@ -32,3 +32,24 @@ def test_the_plots_of_a_run_with_a_failed_environment_print_no_warnings(
     assert "Warning" not in captured.err and "No artists" not in captured.out + captured.err
     written = {p.name for p in (run.path / "report").glob("*.png")}
     assert {"epoch_time_mnist_mlp.png", "ratio_mnist_mlp_compare.png", "accuracy_mnist_mlp.png"} <= written
+
+
+@pytest.mark.filterwarnings("error")
+def test_the_utilization_plot_of_the_default_runs_size_prints_no_warning(tmp_path: Path) -> None:
+    """Seven environments at six repeats each, each with its CPU series (the default run after one sequential
+    look): a legend entry per repeat (42) no longer fits the figure, and tight_layout warned "not applied"."""
+    run = RunDir(tmp_path / "results", "seven-by-six")
+    run.ensure_writable()
+    cells = run.path / "cells"
+    results = []
+    for k, env in enumerate(("tensorflow1", "cntk", "theano", "mxnet-keras1", "keras3-jax", "keras3-torch",
+                             "keras3-tensorflow")):
+        for r in repeats(env, "mnist_mlp", [1.0 + 0.1 * k + 0.01 * i for i in range(6)]):
+            name = f"{r.cell_id}.monitor.csv"
+            cells.mkdir(parents=True, exist_ok=True)
+            (cells / name).write_text("t_s,cpu_percent\n" + "".join(f"{t * 0.5},{150 + k + t}\n" for t in range(20)))
+            results.append(r.model_copy(update={"monitor": {"series_file": name, "hz": 2.0}}))
+    for result in results:
+        run.write_cell(result)
+    assert main(["report", str(run.path)]) == 0
+    assert (run.path / "report" / "cpu_utilization_mnist_mlp.png").is_file()

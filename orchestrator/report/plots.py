@@ -249,6 +249,7 @@ def utilization(workload: str, groups: list[Group], run_path: Path, out_dir: Pat
     fig = Figure(figsize=(6.5, 3.6))
     ax = fig.subplots()
     drawn = False
+    labelled: set[str] = set()  # one legend entry per environment (and GPU), not per repeat: 7 x 12 would not fit
     for g in groups:
         for r in g.results:
             series = _series(r, run_path)
@@ -262,9 +263,11 @@ def utilization(workload: str, groups: list[Group], run_path: Path, out_dir: Pat
                 if not points:
                     continue
                 suffix = f" {name.split('_')[0]}" if kind == "gpu" else ""
+                label = f"{g.environment}{suffix}"
                 ax.plot(*zip(*points), style, linewidth=1, color=color(g.backend),
                         alpha=1.0 if r.workload.repeat == 0 else 0.5,
-                        label=f"{g.environment} r{r.workload.repeat}{suffix}")
+                        label=None if label in labelled else label)
+                labelled.add(label)
                 drawn = True
     if not drawn:
         return None
@@ -279,6 +282,7 @@ def utilization(workload: str, groups: list[Group], run_path: Path, out_dir: Pat
     path = _save(fig, out_dir / f"{kind}_utilization_{_slug(workload)}.png")
     caption = ("NVML utilization of the GPUs assigned to each cell." if kind == "gpu" else
                "CPU time of the cell's whole process tree per second of wall time (psutil).")
+    caption += " One line per repeat (the first opaque, later ones faded); the legend names each environment once."
     return Plot(path, f"{workload}: {what} over time", caption, workload, f"{kind}_utilization")
 
 
