@@ -11,9 +11,9 @@ Two established methods, each confirmed by the repeats:
 - The newest run (conbench's test): its median against the distribution of the earlier runs' medians (a z-score
   over the run-to-run noise, at least NEWEST_Z; with under 3 earlier runs that noise is unknown and the repeats'
   test below decides alone), then its repeats against those of the earlier runs since the last step.
-A candidate is flagged only when the repeats after it differ from those before it significantly (two-sided
-Mann-Whitney U at p <= alpha) and beyond the tie threshold, with the bootstrap interval of the ratio excluding 1
-(verdicts.pair_test, the rule `orchestrate compare` uses). benchmarks/change_detection.py measures detection and
+A candidate is flagged only when the repeats after it differ from those before it significantly (the exact
+two-sided rank-sum test at p <= alpha) and beyond the tie threshold, with the Hodges-Lehmann interval of the ratio
+excluding 1 (verdicts.pair_test, the rule `orchestrate compare` uses). benchmarks/change_detection.py measures detection and
 false alarms on synthetic series.
 """
 

@@ -50,6 +50,6 @@ def against_store(args: argparse.Namespace, settings: Settings, console: Console
                       style="bold red" if test.verdict == "slower" else None)
     console.print(table)
     console.print(f"{compared} compared with the store ({target.describe()}), {slower} significantly "
-                  f"slower (Mann-Whitney U at p <= {settings.alpha:g}, beyond {settings.tie_threshold:.0%})",
+                  f"slower (exact rank-sum test at p <= {settings.alpha:g}, beyond {settings.tie_threshold:.0%})",
                   markup=False, highlight=False, soft_wrap=True)
     return SLOWER_EXIT if slower else 0
