@@ -14,8 +14,9 @@ from orchestrator.analysis.verdicts import Settings
 HEADERS = ("workload", "profile", "framework", "Keras 3", "native", "Keras s/epoch", "native s/epoch",
            "Keras / native [95% CI]", "p", "verdict", "test acc Keras / native")
 METHOD = ("Keras 3 / native steady-state s/epoch (above 1: Keras slower): the Hodges-Lehmann ratio of the repeats "
-          "with its distribution-free interval (95%, or the level the repeats reach, labelled), the exact two-sided "
-          "rank-sum p adjusted by Holm over this section's pairs; a verdict needs p <= {alpha:g} and a difference "
+          "with its distribution-free interval (95%, or the level the repeats reach, labelled; not adjusted), the "
+          "exact two-sided rank-sum p after the sequential looks' alpha spending where the run had them, adjusted "
+          "by Holm over this section's pairs; a verdict needs p <= {alpha:g} and a difference "
           "of at least {threshold:.0%} either way; both sides must pass the validity gate (no NaN loss, accuracy "
           "not at chance nor far below the other's). Native versions: workloads/native/ (docs/keras-overhead.md).")
 
