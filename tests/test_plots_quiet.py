@@ -41,12 +41,12 @@ def test_the_utilization_plot_of_the_default_runs_size_prints_no_warning(tmp_pat
     run = RunDir(tmp_path / "results", "seven-by-six")
     run.ensure_writable()
     cells = run.path / "cells"
+    cells.mkdir(parents=True, exist_ok=True)
     results = []
     for k, env in enumerate(("tensorflow1", "cntk", "theano", "mxnet-keras1", "keras3-jax", "keras3-torch",
                              "keras3-tensorflow")):
         for r in repeats(env, "mnist_mlp", [1.0 + 0.1 * k + 0.01 * i for i in range(6)]):
             name = f"{r.cell_id}.monitor.csv"
-            cells.mkdir(parents=True, exist_ok=True)
             (cells / name).write_text("t_s,cpu_percent\n" + "".join(f"{t * 0.5},{150 + k + t}\n" for t in range(20)))
             results.append(r.model_copy(update={"monitor": {"series_file": name, "hz": 2.0}}))
     for result in results:
