@@ -258,6 +258,10 @@ class Profile(_Strict):
     timeout_s: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_S)
     memory_limit_gb: float | None = Field(default=None, gt=0, le=MAX_MEMORY_GB)
     data: DataSource = "real"
+    # What shows a backend trained the model before its speed counts (analysis/verdicts.py): `accuracy` (test
+    # accuracy off chance and near the other backends'), or `loss` for random-weight models trained too briefly to
+    # leave chance (training loss falls and ends near the others'; accuracy reported, not judged: speed only).
+    validity: Literal["accuracy", "loss"] = "accuracy"
     workloads: dict[str, WorkloadOverride] = Field(default_factory=dict)
 
 

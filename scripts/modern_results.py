@@ -4,19 +4,23 @@
 
 Per workload and backend: parameters (must agree across backends), steady s/epoch, fit ms/step and predict ms/step
 (keras-benchmarks' definitions: mean over steps after the first / batches after the warm-up), test accuracy,
-generation tokens/s (GPT-2), input pipeline, load average; then each workload's verdict (ratios to
-keras3-tensorflow with their interval and p). Exit 1 when a cell is not ok or parameter counts differ.
+generation tokens/s (GPT-2), training loss in the first and last epoch, input pipeline, load average; then each
+workload's verdict (ratios to keras3-tensorflow with their interval and p) under the settings the run saved (its
+alpha, sequential looks and validity gate), as `orchestrate report RUN_DIR --reference keras3-tensorflow` makes
+them. Exit 1 when a cell is not ok or parameter counts differ.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 from pathlib import Path
 
 from orchestrator.results import CellResult, load_cells
 from orchestrator.analysis.stats import group_results
-from orchestrator.analysis.verdicts import Settings, workload_verdicts
+from orchestrator.analysis.verdicts import Settings, training_loss, workload_verdicts
+from orchestrator.commands.report import read_settings
 
 REFERENCE = "keras3-tensorflow"
 # keras-io templates/getting_started/benchmarks.md, Table 2 (one A100 40GB, ms/step, mean of 100 steps after the
@@ -44,12 +48,13 @@ def median(values: list[float | None]) -> float | None:
 
 def figures(results: list[CellResult]) -> list[str]:
     lines = ["| workload | backend | cells ok | params | steady s/epoch | fit ms/step | predict ms/step | test acc | "
-             "generate tokens/s | input pipeline | data | load (1 min) |", "|" + "---|" * 12]
+             "generate tokens/s | train loss first -> last | input pipeline | data | load (1 min) |", "|" + "---|" * 13]
     keys = sorted({(r.workload.name, r.environment.name) for r in results})
     for workload, env in keys:
         cells = [r for r in results if (r.workload.name, r.environment.name) == (workload, env)]
         ok = [r for r in cells if r.status == "ok"]
         params = sorted({r.model.params for r in ok if r.model.params})
+        loss = training_loss(group_results(ok)[0]) if ok else None
         lines.append("| " + " | ".join([
             workload, env, f"{len(ok)}/{len(cells)}", ", ".join(f"{p:,}" for p in params) or "-",
             fmt(median([r.timings.steady_state_s for r in ok])),
@@ -57,6 +62,7 @@ def figures(results: list[CellResult]) -> list[str]:
             fmt(median([r.timings.predict_ms_per_step for r in ok]), "{:.0f}"),
             fmt(median([r.metrics.test.get("accuracy") for r in ok]), "{:.3f}"),
             fmt(median([r.metrics.test.get("generate_tokens_per_s") for r in ok]), "{:.0f}"),
+            f"{loss[0]:.3g} -> {loss[1]:.3g}" if loss else "-",
             ", ".join(sorted({str(r.model.hyperparameters.get("input_pipeline", "-")) for r in ok})),
             ", ".join(sorted({str(r.data.source) for r in ok})),
             ", ".join(f"{r.host.load_average[0]:.1f}" for r in cells if r.host.load_average),
@@ -64,11 +70,11 @@ def figures(results: list[CellResult]) -> list[str]:
     return lines
 
 
-def verdicts(results: list[CellResult]) -> list[str]:
+def verdicts(results: list[CellResult], settings: Settings) -> list[str]:
     lines = ["| workload | verdict | keras3-jax / keras3-tensorflow [95% CI], p | keras3-torch / keras3-tensorflow "
              "[95% CI], p | excluded |", "|---|---|---|---|---|"]
     for verdict in workload_verdicts(group_results([r for r in results if r.status == "ok"]),
-                                     Settings(REFERENCE, 0.05, 0.1)):
+                                     settings):
         cells = []
         for env in ("keras3-jax", "keras3-torch"):
             row = verdict.row(env)
@@ -105,7 +111,8 @@ def theirs() -> list[str]:
 
 def main(run_dir: str) -> int:
     results = load_cells(Path(run_dir)).results
-    tables = [figures(results), verdicts(results), ratios(results), theirs()]
+    settings = dataclasses.replace(read_settings(Path(run_dir)), reference=REFERENCE)
+    tables = [figures(results), verdicts(results, settings), ratios(results), theirs()]
     print("\n\n".join("\n".join(table) for table in tables))
     problems = [f"{r.cell_id}: {r.status} {r.reason}" for r in results if r.status != "ok"]
     for workload in sorted({r.workload.name for r in results}):

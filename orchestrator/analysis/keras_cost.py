@@ -66,7 +66,8 @@ def keras_costs(groups: list[Group], settings: Settings = Settings()) -> list[Ke
             test = pair_test(native.steady_samples, keras.steady_samples, settings.tie_threshold, settings.alpha,
                              settings.plan)
             rows.append(KerasCost(native.workload, native.profile, native.backend, keras, native, test,
-                                  check_validity(keras, [native]), check_validity(native, [keras])))
+                                  check_validity(keras, [native], settings.gate(keras.profile)),
+                                  check_validity(native, [keras], settings.gate(native.profile))))
     adjusted = adjust_family({(i,): row.test for i, row in enumerate(rows) if row.comparable}, settings)  # Holm
     for (i,), test in adjusted.items():
         rows[i].test = test

@@ -14,7 +14,9 @@
   chance of any false "faster"/"slower" in the report is at most alpha.
 - `check_validity`: validity before speed. A backend whose loss went NaN, whose test accuracy is at chance or far
   below the other backends' on the same workload and profile, or whose steady state is 0 s, is excluded from
-  "fastest", with the reason.
+  "fastest", with the reason. A profile declared `validity: loss` (random-weight models trained too briefly to
+  leave chance, as keras-benchmarks times them) is judged on training loss instead: it must fall from the first
+  epoch to the last and end within `LOSS_GAP` of the other backends'; test accuracy is reported, not judged.
 - `workload_verdicts`: per workload x profile, every backend's ratio to the reference environment (the matrix's
   `reference`, by default the article's TensorFlow, `tensorflow1`), the fastest valid backend and its margin over
   the runner-up.
@@ -43,6 +45,9 @@ DEFAULT_REFERENCE = "tensorflow1"  # the article's TensorFlow environment
 CHANCE = {"mnist": 0.1, "cifar10": 0.1, "babi": 1 / 6}  # QA1 answers are one of six places
 CHANCE_FACTOR = 1.5  # test accuracy below chance x 1.5 counts as "at chance"
 ACCURACY_GAP = 0.10  # test accuracy this far (absolute) below the other backends' median is "far below"
+LOSS_GAP = 0.25  # `validity: loss`: a final training loss this far (relative) above the others' median is "far above"
+
+Gate = Literal["accuracy", "loss"]
 
 Verdict = Literal["faster", "slower", "tie", "no clear difference", "one repeat: no verdict", "not comparable"]
 
@@ -56,6 +61,10 @@ class Settings:
     alpha: float = ALPHA
     looks: tuple[int, ...] = ()  # a sequential run's looks (repeats per environment); (): one look at all
     spending: tuple[float, ...] = ()  # the fraction of alpha spent at each look
+    loss_gate: tuple[str, ...] = ()  # profiles declared `validity: loss`: judged on training loss, not accuracy
+
+    def gate(self, profile: str) -> Gate:
+        return "loss" if profile in self.loss_gate else "accuracy"
 
     @property
     def plan(self) -> Design:
@@ -155,22 +164,26 @@ def adjust_family(tests: dict[tuple, PairTest], settings: Settings) -> dict[tupl
 @dataclass(frozen=True)
 class Validity:
     reasons: tuple[str, ...] = ()
+    gate: Gate = "accuracy"
 
     @property
     def valid(self) -> bool:
         return not self.reasons
 
     def describe(self) -> str:
-        return "valid" if self.valid else "; ".join(self.reasons)
+        if not self.valid:
+            return "; ".join(self.reasons)
+        return "valid by training loss (accuracy not judged)" if self.gate == "loss" else "valid"
 
 
-def check_validity(group: Group, others: list[Group]) -> Validity:
+def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -> Validity:
     """Why this backend's result on the workload cannot count (empty when it can). `others`: the other
-    backends on the same workload and profile."""
+    backends on the same workload and profile; `gate`: what shows the backend trained the model (test accuracy,
+    or training loss for a `validity: loss` profile)."""
     if not group.ok:
-        return Validity((f"no ok repeat ({group.status})",))
+        return Validity((f"no ok repeat ({group.status})",), gate)
     if not group.steady_samples:
-        return Validity(("no steady state (fewer than 2 epochs)",))
+        return Validity(("no steady state (fewer than 2 epochs)",), gate)
     reasons = []
     zero = next((r for r in group.ok if r.timings.steady_state_s is not None and r.timings.steady_state_s <= 0), None)
     if zero is not None:
@@ -178,6 +191,15 @@ def check_validity(group: Group, others: list[Group]) -> Validity:
     nan = _nan_loss(group)
     if nan:
         reasons.append(nan)
+    elif gate == "loss":
+        reasons.extend(_loss_reasons(group, others))
+    if gate == "accuracy":
+        reasons.extend(_accuracy_reasons(group, others))
+    return Validity(tuple(reasons), gate)
+
+
+def _accuracy_reasons(group: Group, others: list[Group]) -> list[str]:
+    reasons = []
     accuracy = group.test_accuracy
     chance = CHANCE.get(group.ok[0].data.dataset or "")
     if accuracy is not None and chance is not None and accuracy < chance * CHANCE_FACTOR:
@@ -186,7 +208,33 @@ def check_validity(group: Group, others: list[Group]) -> Validity:
     if accuracy is not None and peers and accuracy < statistics.median(peers) - ACCURACY_GAP:
         reasons.append(f"test accuracy {accuracy:.3f} is far below the other backends' "
                        f"{statistics.median(peers):.3f} (median; gap over {ACCURACY_GAP:.2f})")
-    return Validity(tuple(reasons))
+    return reasons
+
+
+def training_loss(group: Group) -> tuple[float, float] | None:
+    """The median over ok repeats of the first and of the last epoch's training loss (None: not recorded)."""
+    pairs = [(r.metrics.per_epoch[0].loss, r.metrics.per_epoch[-1].loss) for r in group.ok
+             if len(r.metrics.per_epoch) >= 2]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return None
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
+
+
+def _loss_reasons(group: Group, others: list[Group]) -> list[str]:
+    """`validity: loss`: the training loss must fall, and end near the other backends' (same model, data, sizes)."""
+    loss = training_loss(group)
+    if loss is None:
+        return ["no training loss per epoch recorded: the loss gate cannot judge it"]
+    first, last = loss
+    reasons = []
+    if not last < first:
+        reasons.append(f"training loss did not fall ({first:.3g} in the first epoch, {last:.3g} in the last)")
+    peers = [t[1] for t in (training_loss(g) for g in others if g.ok) if t is not None]
+    if peers and last > statistics.median(peers) * (1 + LOSS_GAP):
+        reasons.append(f"final training loss {last:.3g} is far above the other backends' "
+                       f"{statistics.median(peers):.3g} (median; over {LOSS_GAP:.0%} above)")
+    return reasons
 
 
 def _nan_loss(group: Group) -> str | None:
@@ -247,9 +295,17 @@ class WorkloadVerdict:
     def excluded(self) -> list[BackendRow]:
         return [r for r in self.rows if not r.validity.valid]
 
+    @property
+    def gate(self) -> Gate:
+        return self.settings.gate(self.profile)
+
     def statement(self, short: bool = False) -> str:
         """One sentence: the fastest valid backend and how sure that is (`short`: without the numbers, which a
-        table shows beside it)."""
+        table shows beside it); a `validity: loss` profile's says so."""
+        text = self._statement(short)
+        return text + " (validity by training loss: speed only)" if self.gate == "loss" else text
+
+    def _statement(self, short: bool) -> str:
         if self.fastest is None:
             return "no valid backend with a steady state"
         name = self.fastest.environment
@@ -305,7 +361,7 @@ def _workload_verdict(workload: str, profile: str, groups: list[Group], settings
     ref_group = next(g for g in groups if g.environment == reference)
     rows = []
     for g in groups:
-        validity = check_validity(g, [o for o in groups if o is not g])
+        validity = check_validity(g, [o for o in groups if o is not g], settings.gate(profile))
         rows.append(BackendRow(g, validity, None if g is ref_group else _pair(ref_group, g, settings)))
     valid = sorted((r for r in rows if r.validity.valid and r.median is not None), key=lambda r: r.median or 0)
     rows = valid + [r for r in rows if r not in valid]

@@ -54,7 +54,7 @@ def verdict_settings(args: argparse.Namespace, run_path: Path | None = None) -> 
     threshold = saved.tie_threshold if args.tie_threshold is None else args.tie_threshold
     alpha = saved.alpha if args.alpha is None else args.alpha
     return Settings(getattr(args, "reference", None) or saved.reference, threshold, alpha, saved.looks,
-                    saved.spending)
+                    saved.spending, saved.loss_gate)
 
 
 def read_settings(run_path: Path) -> Settings:
@@ -62,7 +62,8 @@ def read_settings(run_path: Path) -> Settings:
     try:
         raw = json.loads((run_path / SETTINGS_FILE).read_text())
         return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]),
-                        tuple(int(n) for n in raw.get("looks", ())), tuple(float(f) for f in raw.get("spending", ())))
+                        tuple(int(n) for n in raw.get("looks", ())), tuple(float(f) for f in raw.get("spending", ())),
+                        tuple(str(name) for name in raw.get("loss_gate", ())))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Settings()
 

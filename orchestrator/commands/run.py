@@ -216,10 +216,11 @@ def _settings(args: argparse.Namespace, loaded: LoadedMatrix) -> Settings:
     """The matrix's verdict settings, with the sequential looks when a budget applies (from the first round's
     repeats: 3, 6, 9, 12 for the compare profile)."""
     m = loaded.matrix
+    loss_gate = tuple(name for name, profile in m.profiles.items() if profile.validity == "loss")
     if _budget(args, loaded) is None:
-        return Settings(m.reference, m.tie_threshold, m.alpha)
+        return Settings(m.reference, m.tie_threshold, m.alpha, loss_gate=loss_gate)
     plan = design(m.profiles[args.profile or m.default.profile].repeats)
-    return Settings(m.reference, m.tie_threshold, m.alpha, plan.looks, plan.spending)
+    return Settings(m.reference, m.tie_threshold, m.alpha, plan.looks, plan.spending, loss_gate)
 
 
 def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
