@@ -83,6 +83,14 @@ def test_the_loss_gate_excludes_a_backend_whose_loss_does_not_fall_or_ends_far_a
     assert high.fastest is not None and high.fastest.environment == "keras3-tensorflow"
 
 
+def test_keras3_tensorflow_is_the_reference_where_tensorflow1_did_not_run() -> None:
+    cells = sorted(run(), key=lambda r: r.environment.name)  # as a run folder loads them: keras3-jax first
+    (v,) = workload_verdicts(group_results(cells), Settings(reference="tensorflow1"))
+    assert v.reference == "keras3-tensorflow"
+    jax = v.row("keras3-jax")
+    assert jax is not None and jax.vs_reference is not None and jax.vs_reference.ratio == pytest.approx(0.7)
+
+
 def test_a_nan_loss_is_excluded_under_the_loss_gate_too() -> None:
     (v,) = workload_verdicts(group_results(run(keras3_jax=(2.9, math.nan, math.nan))), GATED)
     jax = v.row("keras3-jax")
@@ -113,6 +121,7 @@ def test_the_matrix_declares_the_gate_per_profile_and_the_run_saves_it(repo: Pat
     assert main(["report", str(results.path)]) == 0  # `report` judges the run as `run` did
     page = (results.path / "report" / "report.html").read_text()
     assert "keras3-jax fastest: keras3-tensorflow takes 1.43x its time" in page
+    assert "time relative to keras3-tensorflow" in page
     assert "(validity by training loss: speed only)" in page
     assert page.count("valid by training loss (accuracy not judged)") == 3
 

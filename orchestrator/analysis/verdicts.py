@@ -18,8 +18,9 @@
   leave chance, as keras-benchmarks times them) is judged on training loss instead: it must fall from the first
   epoch to the last and end within `LOSS_GAP` of the other backends'; test accuracy is reported, not judged.
 - `workload_verdicts`: per workload x profile, every backend's ratio to the reference environment (the matrix's
-  `reference`, by default the article's TensorFlow, `tensorflow1`), the fastest valid backend and its margin over
-  the runner-up.
+  `reference`, by default the article's TensorFlow, `tensorflow1`; on a workload it did not run, such as today's
+  models, TensorFlow under Keras 3, `keras3-tensorflow`, as keras-benchmarks' ratios are), the fastest valid
+  backend and its margin over the runner-up.
 - `ranking` and `performance_profile`: across workloads, the geometric mean of the ratios to the reference (the
   backends valid on every workload ranked first, over the same workloads), and the Dolan-More performance
   profile (the share of workloads on which a backend is within a factor tau of the fastest valid one), as
@@ -42,6 +43,7 @@ from orchestrator.analysis.stats import Group
 TIE_THRESHOLD = 0.05  # a difference under 5% (either way, on the log scale) is never called faster or slower
 ALPHA = 0.05  # family-wise: the chance of any false faster/slower in a whole report (Holm)
 DEFAULT_REFERENCE = "tensorflow1"  # the article's TensorFlow environment
+KERAS3_REFERENCE = "keras3-tensorflow"  # where tensorflow1 did not run (today's models): TensorFlow under Keras 3
 CHANCE = {"mnist": 0.1, "cifar10": 0.1, "babi": 1 / 6}  # QA1 answers are one of six places
 CHANCE_FACTOR = 1.5  # test accuracy below chance x 1.5 counts as "at chance"
 ACCURACY_GAP = 0.10  # test accuracy this far (absolute) below the other backends' median is "far below"
@@ -56,7 +58,7 @@ Verdict = Literal["faster", "slower", "tie", "no clear difference", "one repeat:
 class Settings:
     """How verdicts are made; `orchestrate run` takes them from the matrix, `report` from its flags."""
 
-    reference: str | None = None  # None: tensorflow1 where present, else the first environment of the run
+    reference: str | None = None  # None: tensorflow1, else keras3-tensorflow where present, else the run's first
     tie_threshold: float = TIE_THRESHOLD
     alpha: float = ALPHA
     looks: tuple[int, ...] = ()  # a sequential run's looks (repeats per environment); (): one look at all
@@ -329,7 +331,7 @@ class WorkloadVerdict:
 
 
 def choose_reference(environments: list[str], settings: Settings) -> str:
-    for candidate in (settings.reference, DEFAULT_REFERENCE):
+    for candidate in (settings.reference, DEFAULT_REFERENCE, KERAS3_REFERENCE):
         if candidate and candidate in environments:
             return candidate
     return environments[0]

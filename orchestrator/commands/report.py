@@ -37,8 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def add_verdict_options(p: argparse.ArgumentParser, reference: bool = True) -> None:
     if reference:
         p.add_argument("--reference", default=None, metavar="ENV",
-                       help="environment every ratio is taken to (default: tensorflow1 where present, else the "
-                            "first environment of the run)")
+                       help="environment every ratio is taken to (default: the run's matrix `reference`, "
+                            "tensorflow1; on a workload it did not run, keras3-tensorflow, else the first "
+                            "environment of the run)")
     p.add_argument("--tie-threshold", type=number("--tie-threshold", float, 0.0, 1.0, high_open=True),
                    default=None, metavar="FRACTION",
                    help="differences under this fraction are never called (default: the run's matrix setting, "
