@@ -76,10 +76,10 @@ def test_the_loss_gate_excludes_a_backend_whose_loss_does_not_fall_or_ends_far_a
     assert jax.validity.describe() == "training loss did not fall (2.2 in the first epoch, 2.25 in the last)"
     assert flat.fastest is not None and flat.fastest.environment == "keras3-tensorflow"  # the fast one can't win
 
-    (high,) = workload_verdicts(group_results(run(keras3_jax=(3.9, 3.5, 2.9))), GATED)
+    (high,) = workload_verdicts(group_results(run(keras3_jax=(4.4, 4.0, 3.5))), GATED)
     jax = high.row("keras3-jax")
-    assert jax is not None and "final training loss 2.9 is far above the other backends' 2.2" in \
-        jax.validity.describe()
+    assert jax is not None and jax.validity.describe() == \
+        "final training loss 3.5 is far above the other backends' 2.2 (median; over 50% above)"
     assert high.fastest is not None and high.fastest.environment == "keras3-tensorflow"
 
 
@@ -89,6 +89,14 @@ def test_keras3_tensorflow_is_the_reference_where_tensorflow1_did_not_run() -> N
     assert v.reference == "keras3-tensorflow"
     jax = v.row("keras3-jax")
     assert jax is not None and jax.vs_reference is not None and jax.vs_reference.ratio == pytest.approx(0.7)
+
+
+def test_a_backend_that_trains_at_another_pace_stays_valid() -> None:
+    """ResNet-50 as measured (modern-e4): TensorFlow's loss ends at 1.36-1.49, JAX's and PyTorch's at 2.1-2.75 per
+    repeat. At JAX's 2.5 a 25% gap (the first choice) would exclude it: 2.5 > 1.25 x median(1.47, 2.29)."""
+    (v,) = workload_verdicts(group_results(run(keras3_tensorflow=(4.35, 2.8, 1.47), keras3_jax=(4.24, 3.1, 2.5),
+                                               keras3_torch=(4.32, 3.2, 2.29))), GATED)
+    assert not v.excluded
 
 
 def test_a_nan_loss_is_excluded_under_the_loss_gate_too() -> None:

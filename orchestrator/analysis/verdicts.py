@@ -47,7 +47,10 @@ KERAS3_REFERENCE = "keras3-tensorflow"  # where tensorflow1 did not run (today's
 CHANCE = {"mnist": 0.1, "cifar10": 0.1, "babi": 1 / 6}  # QA1 answers are one of six places
 CHANCE_FACTOR = 1.5  # test accuracy below chance x 1.5 counts as "at chance"
 ACCURACY_GAP = 0.10  # test accuracy this far (absolute) below the other backends' median is "far below"
-LOSS_GAP = 0.25  # `validity: loss`: a final training loss this far (relative) above the others' median is "far above"
+# `validity: loss`: a final training loss this far (relative) above the others' median is "far above". Wide enough
+# for backends that train the same model at different paces (ResNet-50 after 4 epochs: 1.47 on TensorFlow against
+# 2.28-2.29 on JAX and PyTorch, each valid), narrow enough for one that barely trains.
+LOSS_GAP = 0.5
 
 Gate = Literal["accuracy", "loss"]
 
