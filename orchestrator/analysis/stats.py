@@ -156,6 +156,17 @@ class Group:
         return self.results[0].environment.backend
 
     @property
+    def synthetic(self) -> bool:
+        """Its ok repeats ran on generated data (accuracy there says nothing about training)."""
+        return bool(self.ok) and all(r.data.source == "synthetic" for r in self.ok)
+
+    @property
+    def configuration_base(self) -> str | None:
+        """A configuration's (`<base>+<name>`) base environment, the run it is judged against; None otherwise."""
+        configuration = self.results[0].environment.configuration if self.results else None
+        return str(configuration["base"]) if configuration and configuration.get("base") else None
+
+    @property
     def status(self) -> str:
         """ok when every repeat is ok; otherwise the statuses that occurred, e.g. 'ok 1/2, failed 1'."""
         counts: dict[str, int] = {}

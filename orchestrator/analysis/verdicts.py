@@ -13,8 +13,9 @@
   runner-up, the article's claims, over every workload) is adjusted together by Holm (analysis/family.py), so the
   chance of any false "faster"/"slower" in the report is at most alpha.
 - `check_validity`: validity before speed. A backend whose loss went NaN, whose test accuracy is at chance or far
-  below the other backends' on the same workload and profile, or whose steady state is 0 s, is excluded from
-  "fastest", with the reason. A profile declared `validity: loss` (random-weight models trained too briefly to
+  below the other backends' on the same workload and profile (a configuration's, `<base>+<name>`: far below its
+  base's, the float32 default run), or whose steady state is 0 s, is excluded from "fastest", with the reason. On
+  synthetic data accuracy means nothing: only a finite loss is asked, and the verdict says "speed only". A profile declared `validity: loss` (random-weight models trained too briefly to
   leave chance, as keras-benchmarks times them) is judged on training loss instead: it must fall from the first
   epoch to the last and end within `LOSS_GAP` of the other backends'; test accuracy is reported, not judged.
 - `workload_verdicts`: per workload x profile, every backend's ratio to the reference environment (the matrix's
@@ -53,6 +54,7 @@ ACCURACY_GAP = 0.10  # test accuracy this far (absolute) below the other backend
 LOSS_GAP = 0.5
 
 Gate = Literal["accuracy", "loss"]
+Basis = Literal["accuracy", "loss", "synthetic"]  # what a validity was judged on: synthetic data, finite loss only
 
 Verdict = Literal["faster", "slower", "tie", "no clear difference", "one repeat: no verdict", "not comparable"]
 
@@ -166,29 +168,33 @@ def adjust_family(tests: dict[tuple, PairTest], settings: Settings) -> dict[tupl
 # ---------------------------------------------------------------------------------------------------- validity
 
 
+VALID = {"accuracy": "valid", "loss": "valid by training loss (accuracy not judged)",
+         "synthetic": "valid (synthetic data: finite loss, accuracy not judged)"}
+SPEED_ONLY = {"loss": " (validity by training loss: speed only)", "synthetic": " (synthetic data: speed only)"}
+
+
 @dataclass(frozen=True)
 class Validity:
     reasons: tuple[str, ...] = ()
-    gate: Gate = "accuracy"
+    gate: Basis = "accuracy"
 
     @property
     def valid(self) -> bool:
         return not self.reasons
 
     def describe(self) -> str:
-        if not self.valid:
-            return "; ".join(self.reasons)
-        return "valid by training loss (accuracy not judged)" if self.gate == "loss" else "valid"
+        return "; ".join(self.reasons) if not self.valid else VALID[self.gate]
 
 
 def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -> Validity:
     """Why this backend's result on the workload cannot count (empty when it can). `others`: the other
     backends on the same workload and profile; `gate`: what shows the backend trained the model (test accuracy,
     or training loss for a `validity: loss` profile)."""
+    basis: Basis = "synthetic" if gate == "accuracy" and group.synthetic else gate
     if not group.ok:
-        return Validity((f"no ok repeat ({group.status})",), gate)
+        return Validity((f"no ok repeat ({group.status})",), basis)
     if not group.steady_samples:
-        return Validity(("no steady state (fewer than 2 epochs)",), gate)
+        return Validity(("no steady state (fewer than 2 epochs)",), basis)
     reasons = []
     zero = next((r for r in group.ok if r.timings.steady_state_s is not None and r.timings.steady_state_s <= 0), None)
     if zero is not None:
@@ -198,19 +204,30 @@ def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -
         reasons.append(nan)
     elif gate == "loss":
         reasons.extend(_loss_reasons(group, others))
-    if gate == "accuracy":
+    if basis == "accuracy":
         reasons.extend(_accuracy_reasons(group, others))
-    return Validity(tuple(reasons), gate)
+    return Validity(tuple(reasons), basis)
 
 
 def _accuracy_reasons(group: Group, others: list[Group]) -> list[str]:
-    reasons = []
+    """At chance, or more than ACCURACY_GAP below the others' median; a configuration is held to its base (the
+    float32 default run of the same environment) where that ran, as a mixed-precision or eager row must match it."""
     accuracy = group.test_accuracy
+    if accuracy is None:
+        return []
+    reasons = []
     chance = CHANCE.get(group.ok[0].data.dataset or "")
-    if accuracy is not None and chance is not None and accuracy < chance * CHANCE_FACTOR:
+    if chance is not None and accuracy < chance * CHANCE_FACTOR:
         reasons.append(f"test accuracy {accuracy:.3f} is at chance (chance {chance:.3f})")
-    peers = [g.test_accuracy for g in others if g.test_accuracy is not None and g.ok]
-    if accuracy is not None and peers and accuracy < statistics.median(peers) - ACCURACY_GAP:
+    base = next((g for g in others if g.environment == group.configuration_base and g.ok
+                 and g.test_accuracy is not None and not g.synthetic), None)
+    if base is not None and base.test_accuracy is not None:
+        if accuracy < base.test_accuracy - ACCURACY_GAP:
+            reasons.append(f"test accuracy {accuracy:.3f} is far below its base {base.environment}'s "
+                           f"{base.test_accuracy:.3f} (gap over {ACCURACY_GAP:.2f})")
+        return reasons
+    peers = [g.test_accuracy for g in others if g.test_accuracy is not None and g.ok and not g.synthetic]
+    if peers and accuracy < statistics.median(peers) - ACCURACY_GAP:
         reasons.append(f"test accuracy {accuracy:.3f} is far below the other backends' "
                        f"{statistics.median(peers):.3f} (median; gap over {ACCURACY_GAP:.2f})")
     return reasons
@@ -301,14 +318,16 @@ class WorkloadVerdict:
         return [r for r in self.rows if not r.validity.valid]
 
     @property
-    def gate(self) -> Gate:
-        return self.settings.gate(self.profile)
+    def gate(self) -> Basis:
+        """What validity was judged on: the profile's gate, or `synthetic` where every backend ran on generated data."""
+        gate = self.settings.gate(self.profile)
+        ran = [r for r in self.rows if r.group.ok]
+        return "synthetic" if gate == "accuracy" and ran and all(r.group.synthetic for r in ran) else gate
 
     def statement(self, short: bool = False) -> str:
         """One sentence: the fastest valid backend and how sure that is (`short`: without the numbers, which a
-        table shows beside it); a `validity: loss` profile's says so."""
-        text = self._statement(short)
-        return text + " (validity by training loss: speed only)" if self.gate == "loss" else text
+        table shows beside it); a `validity: loss` profile's, or one on synthetic data, says it is speed only."""
+        return self._statement(short) + SPEED_ONLY.get(self.gate, "")
 
     def _statement(self, short: bool) -> str:
         if self.fastest is None:

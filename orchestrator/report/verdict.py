@@ -11,8 +11,8 @@ from orchestrator.report.claims import Judgement, article_ratio, claim_pairs, ju
 from orchestrator.analysis.sequential import stop_reason
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts import (
-    LOSS_GAP, ProfileCurve, Rank, Settings, WorkloadVerdict, decisions, pair_states, performance_profile, ranking,
-    workload_verdicts,
+    ACCURACY_GAP, LOSS_GAP, ProfileCurve, Rank, Settings, WorkloadVerdict, decisions, pair_states,
+    performance_profile, ranking, workload_verdicts,
 )
 
 METHOD = ("Each repeat is a separate process (repeats interleaved across environments); its steady state is the "
@@ -27,12 +27,15 @@ METHOD = ("Each repeat is a separate process (repeats interleaved across environ
           "(|log ratio| >= log {tie:g}); 'tie': the whole interval within [1/{tie:g}, {tie:g}], at a level of at "
           "least {tost:.0%} (an equivalence test at {alpha:g}). {looks}"
           "One repeat gives no interval and no verdict. Backends whose loss went NaN, whose test accuracy is at "
-          "chance or far below the others', or with a steady state of 0 s are excluded from 'fastest' (reason "
-          "shown).{gate}")
+          "chance or far below the others' (a configuration's: more than {gap:.2f} below its base's, the float32 "
+          "default run), or with a steady state of 0 s are excluded from 'fastest' (reason shown).{gate}")
 LOSS_GATE = (" Profiles declared `validity: loss` ({profiles}: random-weight models trained too briefly to leave "
              "chance) are judged on training loss instead of test accuracy: a backend counts when its training loss "
              "is finite, falls from the first epoch to the last and ends within {gap:.0%} of the other backends' "
              "(medians over repeats); accuracy is reported, not judged, so those verdicts are about speed only.")
+SYNTHETIC_GATE = (" On synthetic data ({where}: generated inputs and labels, recorded as synthetic) accuracy says "
+                  "nothing about training: a backend counts when its loss is finite, and those verdicts are about "
+                  "speed only.")
 SEQUENTIAL = ("Sequential repeats: looks at {looks} repeats per environment; after each look only the "
               "environments in undecided pairs get more, interleaved, until decided, the last look or the time "
               "budget; alpha is spent over the looks by fixed fractions {spending} (a pair's p is the smallest "
@@ -60,8 +63,10 @@ class VerdictReport:
             if s.looks else ""
         gated = sorted({v.profile for v in self.workloads if v.gate == "loss"})
         gate = LOSS_GATE.format(profiles=", ".join(gated), gap=LOSS_GAP) if gated else ""
+        synthetic = [f"{v.workload} ({v.profile})" for v in self.workloads if v.gate == "synthetic"]
+        gate += SYNTHETIC_GATE.format(where=", ".join(synthetic)) if synthetic else ""
         return METHOD.format(alpha=s.alpha, threshold=s.tie_threshold, tie=1 + s.tie_threshold, looks=looks,
-                             tost=1 - 2 * s.alpha, gate=gate,
+                             tost=1 - 2 * s.alpha, gate=gate, gap=ACCURACY_GAP,
                              decisions=len(decisions(self.workloads)))
 
 
