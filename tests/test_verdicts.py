@@ -25,7 +25,8 @@ from orchestrator.analysis.verdicts import (
 BASE = [10.0, 10.1, 9.9, 10.2, 9.8]  # five repeats' steady states, 1% apart
 BACKENDS = {"tensorflow1": "tensorflow", "cntk": "cntk", "theano": "theano", "mxnet-keras1": "mxnet",
             "keras3-jax": "jax", "keras3-torch": "torch", "keras3-tensorflow": "tensorflow"}
-DATASETS = {"mnist_mlp": "mnist", "mnist_cnn": "mnist", "babi_rnn": "babi"}
+DATASETS = {"mnist_mlp": "mnist", "mnist_cnn": "mnist", "babi_rnn": "babi", "cifar10_cnn": "cifar10",
+            "my_model": "mnist"}
 
 
 def cell(env: str, workload: str, repeat: int, steady: float, accuracy: float = 0.95, loss: float = 0.2,
@@ -142,8 +143,11 @@ def test_the_articles_claims_are_judged_from_ratios() -> None:
     assert judged["mlp-cntk-tf"].status == "reproduced"  # CNTK and TF a tie
     assert judged["mlp-theano-tf"].status == "refuted" and "theano slower" in judged["mlp-theano-tf"].why
     assert judged["cnn-cntk-tf"].status == "not run"
-    assert judged["cifar-mxnet-cntk"].status == "untestable"
+    assert judged["cifar-mxnet-cntk"].status == "not run"  # untestable, but this run has no cifar10_cnn either
     assert {c.id for c in CLAIMS} == set(judged)
+    cifar = repeats("tensorflow1", "cifar10_cnn", BASE, accuracy=0.5)
+    judged = {j.claim.id: j for j in judge_all(workload_verdicts(group_results(cifar)), settings)}
+    assert judged["cifar-mxnet-cntk"].status == "untestable"  # now it ran: the claim itself cannot be tested
     # "over twice as fast" needs the whole interval beyond the factor
     babi = repeats("tensorflow1", "babi_rnn", BASE, accuracy=0.5) + repeats("cntk", "babi_rnn",
                                                                             [t * 1.5 for t in BASE], accuracy=0.5)
@@ -151,6 +155,30 @@ def test_the_articles_claims_are_judged_from_ratios() -> None:
     assert judged["babi-cntk-tf-text"].status == "refuted" and "short of the claimed factor" in \
         judged["babi-cntk-tf-text"].why
     assert judged["babi-cntk-tf-notebook"].status == "refuted"
+
+
+def test_a_run_without_the_articles_workloads_says_nothing_of_the_article() -> None:
+    """A user's model (or today's models): no K80 columns of dashes, no claims table about workloads not run."""
+    from rich.console import Console
+
+    from orchestrator.report import html, terminal
+    from orchestrator.report.verdict import build
+
+    def rendered(workload: str) -> str:
+        groups = group_results(repeats("keras3-tensorflow", workload, BASE)
+                               + repeats("keras3-jax", workload, [t * 0.8 for t in BASE]))
+        report = build(groups, Settings())
+        console = Console(record=True, width=250)
+        terminal.print_verdicts(report, console)
+        console.print(terminal.group_table(groups))
+        return console.export_text() + html._verdict_section(report) + html._summary(groups, {})
+
+    mine = rendered("my_model")
+    assert "keras3-jax fastest" in mine
+    assert "2017" not in mine and "K80" not in mine and "claims" not in mine
+    article = rendered("mnist_mlp")  # the same backends on the article's MLP: its numbers and claims are shown
+    assert "K80 2017 ordering (s/epoch)" in article and "The 2017 article's claims on this machine" in article
+    assert "The article's claims on babi_rnn" in article  # the article's other workloads: not run here
 
 
 def test_repeats_are_interleaved_across_environments_and_the_default_compares(repo: Path) -> None:

@@ -98,7 +98,7 @@ def judge_all(verdicts: list[WorkloadVerdict], settings: Settings) -> list[Judge
 def judge(claim: Claim, verdicts: list[WorkloadVerdict], settings: Settings) -> list[Judgement]:
     subject_env, baseline_env = ENVIRONMENT_OF[claim.subject], ENVIRONMENT_OF[claim.baseline]
     matching = [v for v in verdicts if v.workload == claim.workload and v.row(subject_env) and v.row(baseline_env)]
-    if claim.relation is None:
+    if claim.relation is None and any(v.workload == claim.workload for v in verdicts):
         return [Judgement(claim, "untestable", claim.caveat)]
     if not matching:
         return [Judgement(claim, "not run", f"this run has no {claim.workload} cells of both {subject_env} and "

@@ -106,7 +106,9 @@ def _summary(groups: list[Group], targets: dict[str, float]) -> str:
                "noise", "first epoch s", "samples/s", "test accuracy"]
     if targets:
         headers.append("time to target accuracy")
-    headers += ["K80 2017, same backend: s/epoch (accuracy)", "K80 2017, this workload"]
+    on_article = any(article.for_workload(g.workload) for g in groups)  # else the K80 columns could only say "-"
+    if on_article:
+        headers += ["K80 2017, same backend: s/epoch (accuracy)", "K80 2017, this workload"]
     rows = []
     for g in groups:
         ref = article.for_cell(g.workload, g.backend)
@@ -120,14 +122,16 @@ def _summary(groups: list[Group], targets: dict[str, float]) -> str:
                _cell(_num(g.samples_per_s, "{:,.0f}"), "num"), _cell(_num(g.test_accuracy, "{:.4f}"), "num")]
         if targets:
             row.append(_cell(_tta(g)))
-        row.append(_cell(f"{ref.s_per_epoch_text} ({_num(ref.test_accuracy, '{:.4f}')})" if ref else None, "ref"))
-        row.append(_cell(article.summary_line(g.workload), "ref"))
+        if on_article:
+            row.append(_cell(f"{ref.s_per_epoch_text} ({_num(ref.test_accuracy, '{:.4f}')})" if ref else None, "ref"))
+            row.append(_cell(article.summary_line(g.workload), "ref"))
         rows.append(row)
     note = ("<p>Steady state: the median of the epochs after the first, per cell; across repeats (each a fresh "
             "process and model) the median with an interval for it from the repeats (order statistics: 95% from "
             "6 repeats; below that the range of the repeats, its coverage shown, e.g. 75% for 3). One repeat: no "
-            "interval. 'noisy': coefficient of variation above 5%. K80 columns: the 2017 article's numbers "
-            f"({escape(article.HARDWARE)}), not measured here.</p>")
+            "interval. 'noisy': coefficient of variation above 5%."
+            + (f" K80 columns: the 2017 article's numbers ({escape(article.HARDWARE)}), not measured here."
+               if on_article else "") + "</p>")
     return "<h2>Summary</h2>\n" + note + _table(headers, rows, "summary")
 
 
@@ -254,13 +258,13 @@ def _verdict_section(report: VerdictReport) -> str:
                      _cell(v.runner_up.environment if v.runner_up else None),
                      _cell(lead.describe() if lead else None, "num"), _cell(lead.describe_p() if lead else None, "num"),
                      _cell(v.statement()), _cell(", ".join(r.environment for r in v.excluded) or None, "excluded"),
-                     _cell(article_ordering(v.workload), "ref")])
+                     *([_cell(article_ordering(v.workload), "ref")] if report.on_article else [])])
+    k80 = ["K80 2017 ordering (s/epoch)"] if report.on_article else []
     parts = ['<section id="verdict"><h2>Verdict</h2>',
              _table(["workload", "profile", "fastest valid backend", "its s/epoch", "runner-up",
-                     "runner-up / fastest [95% CI]", "p", "verdict", "excluded", "K80 2017 ordering (s/epoch)"],
-                    rows, "verdict-table")]
+                     "runner-up / fastest [95% CI]", "p", "verdict", "excluded", *k80], rows, "verdict-table")]
     for v in report.workloads:
-        parts.append(_ratio_table(v))
+        parts.append(_ratio_table(v, report.on_article))
     if report.ranks:
         ranks = [[_cell(i, "num"), _cell(r.environment), _cell(r.backend), _cell(f"{r.geomean:.3f}", "num"),
                   _cell(workloads_text(r), "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
@@ -271,11 +275,12 @@ def _verdict_section(report: VerdictReport) -> str:
                _cell(_num(j.claim.article_ratio), "num"), _cell(j.test.describe() if j.test else None, "num"),
                _cell(j.status, j.status.replace(" ", "-")), _cell(j.why), _cell(j.claim.caveat or None, "ref")]
               for j in report.claims]
-    parts.append("<h3>The 2017 article's claims on this machine</h3>"
-                 "<p>Orderings and ratios between backends, never seconds across different hardware. Ratio: the "
-                 "claim's first backend's time over the second's.</p>"
-                 + _table(["workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why",
-                           "caveat"], claims, "claims"))
+    if report.on_article:
+        parts.append("<h3>The 2017 article's claims on this machine</h3>"
+                     "<p>Orderings and ratios between backends, never seconds across different hardware. Ratio: the "
+                     "claim's first backend's time over the second's.</p>"
+                     + _table(["workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why",
+                               "caveat"], claims, "claims"))
     if report.settings.looks:
         parts.append("<h3>Sequential repeats</h3>" + _table(
             ["workload", "pair", "repeats", "verdict", "stopped"],
@@ -284,7 +289,7 @@ def _verdict_section(report: VerdictReport) -> str:
     return "\n".join(parts)
 
 
-def _ratio_table(v: WorkloadVerdict) -> str:
+def _ratio_table(v: WorkloadVerdict, article: bool = True) -> str:
     rows = []
     for row in v.rows:
         vs = row.vs_reference
@@ -296,8 +301,8 @@ def _ratio_table(v: WorkloadVerdict) -> str:
                      _cell(_num(row.group.test_accuracy, "{:.4f}"), "num"),
                      _cell(row.validity.describe() if row.validity.valid else "excluded: " + row.validity.describe(),
                            "" if row.validity.valid else "excluded"),
-                     _cell(_num(k80_ratio(v, row.environment)), "ref")])
+                     *([_cell(_num(k80_ratio(v, row.environment)), "ref")] if article else [])])
     return (f"<h3>{escape(v.workload)} ({escape(v.profile)}): time relative to {escape(v.reference)}</h3>"
             + _table(["environment", "backend", "repeats", "steady s/epoch [CI]", f"/ {v.reference} [95% CI]", "p",
-                      "verdict", "test accuracy", "validity", "K80 2017 ratio"], rows,
+                      "verdict", "test accuracy", "validity", *(["K80 2017 ratio"] if article else [])], rows,
                      f"ratios-{v.workload}-{v.profile}"))

@@ -52,10 +52,11 @@ def print_summary(results: list[CellResult], console: Console | None = None, tit
 def group_table(groups: list[Group], title: str = "Repeats aggregated") -> Table:
     """One row per environment x workload x profile: median of repeats with its interval, noise, the K80's."""
     table = Table(title=title)
+    on_article = any(article.for_workload(g.workload) for g in groups)  # else the K80 column could only say "-"
     for column, justify in (("environment", "left"), ("workload", "left"), ("profile", "left"),
                             ("ok/repeats", "right"), ("steady s/epoch [CI]", "right"), ("basis", "left"),
                             ("noise", "left"), ("first epoch s", "right"), ("test acc", "right"),
-                            ("time to target", "right"), ("K80 2017 s/epoch", "right")):
+                            ("time to target", "right"), *((("K80 2017 s/epoch", "right"),) if on_article else ())):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for g in groups:
         steady = g.steady
@@ -70,7 +71,7 @@ def group_table(groups: list[Group], title: str = "Repeats aggregated") -> Table
             g.environment, g.workload, g.profile, f"{len(g.ok)}/{len(g.results)}",
             steady.describe() if steady else "-", f"{steady.basis} (n={steady.n})" if steady else "-", noise,
             _num(g.first_epoch.median if g.first_epoch else None), _num(g.test_accuracy, "{:.4f}"), tta,
-            ref.s_per_epoch_text if ref else "-",
+            *([ref.s_per_epoch_text if ref else "-"] if on_article else []),
         )
     return table
 
@@ -100,8 +101,9 @@ def _styled(text: str) -> str:
 def verdict_table(report: VerdictReport) -> Table:
     """The answer first: per workload the fastest valid backend, its margin, and the article's ordering."""
     table = Table(title="Verdict: the fastest valid backend per workload")
+    k80 = ("K80 2017 ordering (s/epoch)",) if report.on_article else ()
     for column in ("workload", "profile", "fastest (valid)", "runner-up / fastest [95% CI], p", "verdict",
-                   "excluded", "K80 2017 ordering (s/epoch)"):
+                   "excluded", *k80):
         table.add_column(column)
     for v in report.workloads:
         lead = v.margin
@@ -111,27 +113,27 @@ def verdict_table(report: VerdictReport) -> Table:
             margin += f", p={lead.describe_p()}" if lead.p_value is not None else ""
         table.add_row(v.workload, v.profile, v.fastest.environment if v.fastest else "-", margin,
                       v.statement(short=True), ", ".join(r.environment for r in v.excluded) or "-",
-                      article_ordering(v.workload))
+                      *[article_ordering(v.workload) for _ in k80])
     return table
 
 
-def ratio_table(verdict: WorkloadVerdict) -> Table:
-    """Every backend on one workload against the reference, with its validity."""
+def ratio_table(verdict: WorkloadVerdict, article: bool = True) -> Table:
+    """Every backend on one workload against the reference, with its validity (`article`: and the K80's ratio)."""
     table = Table(title=f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}")
     for column in ("environment", "repeats", "steady s/epoch [CI]", f"/ {verdict.reference} [95% CI]", "p",
-                   "verdict", "test acc", "validity", "K80 2017 ratio"):
+                   "verdict", "test acc", "validity", *(("K80 2017 ratio",) if article else ())):
         table.add_column(column)
     for row in verdict.rows:
         vs = row.vs_reference
         steady = row.group.steady
-        k80 = k80_ratio(verdict, row.environment)
+        k80 = [_num(k80_ratio(verdict, row.environment), "{:.3g}")] if article else []
         table.add_row(
             row.environment, f"{len(row.group.steady_samples)}/{len(row.group.results)}",
             steady.describe() if steady else "-", vs.describe() if vs else "reference",
             vs.describe_p() if vs else "-", _styled(vs.verdict) if vs else "-",
             _num(row.group.test_accuracy, "{:.4f}"),
             row.validity.describe() if row.validity.valid else f"[red]excluded: {row.validity.describe()}[/red]",
-            _num(k80, "{:.3g}"))
+            *k80)
     return table
 
 
@@ -148,10 +150,8 @@ def claims_table(report: VerdictReport) -> Table:
     table = Table(title="The 2017 article's claims on this machine (orderings and ratios, not seconds)")
     for column in ("workload", "claim", "source", "K80 ratio", "here: ratio [95% CI]", "status", "why"):
         table.add_column(column, overflow="fold")
-    for j in report.claims:
+    for j in report.judged_claims:
         c = j.claim
-        if j.status == "not run":
-            continue
         table.add_row(claim_where(j), c.text, c.source, _num(c.article_ratio, "{:.3g}"),
                       j.test.describe() if j.test else "-", _styled(j.status), j.why)
     return table
@@ -171,14 +171,15 @@ def print_verdicts(report: VerdictReport, console: Console | None = None) -> Non
     console = console or Console()
     console.print(verdict_table(report))
     for verdict in report.workloads:
-        console.print(ratio_table(verdict))
+        console.print(ratio_table(verdict, report.on_article))
     if report.ranks:
         console.print(ranking_table(report))
-    console.print(claims_table(report))
+    if report.judged_claims:
+        console.print(claims_table(report))
     if report.settings.looks:
         console.print(stopping_table(report))
     not_run = sorted({j.claim.workload for j in report.claims if j.status == "not run"})
-    if not_run:
+    if not_run and report.on_article:
         console.print(f"The article's claims on {', '.join(not_run)}: not run here (not in this run, or not both "
                       "backends).", style="dim", markup=False, highlight=False)
     console.print(report.method, style="dim", markup=False, highlight=False)

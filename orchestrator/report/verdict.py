@@ -50,6 +50,17 @@ class VerdictReport:
     profile: list[ProfileCurve]
     claims: list[Judgement]
 
+    @property
+    def on_article(self) -> bool:
+        """Whether any workload of this report is one of the 2017 article's (else its K80 columns and claims, which
+        could only say "not run", are left out: a user's model, today's models)."""
+        return any(article.for_workload(v.workload) for v in self.workloads)
+
+    @property
+    def judged_claims(self) -> list[Judgement]:
+        """The claims this run could speak to (not the "not run" ones)."""
+        return [j for j in self.claims if j.status != "not run"]
+
     def stopping(self) -> list[tuple[str, str, str, str, str]]:
         """Per decision: (workload / profile, 'A vs B', repeats 'n_a + n_b', verdict, why it stopped)."""
         plan = self.settings.plan
