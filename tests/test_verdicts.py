@@ -181,6 +181,35 @@ def test_a_run_without_the_articles_workloads_says_nothing_of_the_article() -> N
     assert "The article's claims on babi_rnn" in article  # the article's other workloads: not run here
 
 
+def test_keras_benchmarks_ms_per_step_stand_beside_s_per_epoch_in_the_ratio_tables() -> None:
+    """A user's or today's model records fit and predict ms/step (keras-benchmarks' measures): the report shows each
+    backend's median over repeats beside its s/epoch; a workload that recorded none shows no such columns."""
+    from rich.console import Console
+
+    from orchestrator.report import html, terminal
+    from orchestrator.report.verdict import build
+
+    cells = repeats("keras3-tensorflow", "my_model", BASE) + repeats("keras3-jax", "my_model", [t * 0.8 for t in BASE])
+    for i, c in enumerate(cells):
+        jax = c.environment.name == "keras3-jax"
+        c.timings.fit_ms_per_step = (61.0 if jax else 95.0) + i % 5  # medians 63 and 97 over the five repeats
+        c.timings.predict_ms_per_step = 12.5 if jax else 30.25
+    report = build(group_results(cells + repeats("keras3-jax", "mnist_mlp", BASE)), Settings())
+    mine, mlp = report.workloads
+    console = Console(record=True, width=250)
+    console.print(terminal.ratio_table(mine, False), terminal.ratio_table(mlp, False))
+    text = console.export_text()
+    mine_text, mlp_text = text.split("mnist_mlp (compare)")
+    assert "fit ms/step" in mine_text and "predict ms/step" in mine_text and "keras-benchmarks" in mine_text
+    assert "fit ms/step" not in mlp_text
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[1:]] for line in mine_text.splitlines()
+            if line.startswith("│")}
+    assert rows["keras3-jax"][3:5] == ["63", "12.5"] and rows["keras3-tensorflow"][3:5] == ["97", "30.2"]
+    page = html._ratio_table(mine, False)
+    assert "<th>fit ms/step</th><th>predict ms/step</th>" in page.replace("\n", "")
+    assert "fit ms/step" not in html._ratio_table(mlp, False)
+
+
 def test_repeats_are_interleaved_across_environments_and_the_default_compares(repo: Path) -> None:
     loaded = load_matrix(repo / "matrix.yaml")
     cells = expand(loaded)

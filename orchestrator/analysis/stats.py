@@ -135,6 +135,8 @@ class Group:
     samples_per_s: float | None = None
     test_accuracy: float | None = None
     tta: list[TimeToAccuracy] = field(default_factory=list)
+    fit_ms_per_step: float | None = None  # keras-benchmarks' measures, median over ok repeats (None: not recorded)
+    predict_ms_per_step: float | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -202,6 +204,8 @@ def _aggregate(group: Group, target: float | None, noise_cv: float) -> None:
                                  "repeats", noise_cv)
     group.samples_per_s = _median([r.timings.samples_per_s for r in ok])
     group.test_accuracy = _median([r.metrics.test.get("accuracy") for r in ok])
+    group.fit_ms_per_step = _median([r.timings.fit_ms_per_step for r in ok])
+    group.predict_ms_per_step = _median([r.timings.predict_ms_per_step for r in ok])
     if target is not None:
         group.tta = [time_to_accuracy(r.metrics.per_epoch, target) for r in ok]
 

@@ -14,7 +14,9 @@ from orchestrator.report import article, fairness
 from orchestrator.report import energy as energy_report
 from orchestrator.report import keras_cost
 from orchestrator.report.plots import Plot
-from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
+from orchestrator.report.verdict import (
+    STEP_TIMES, VerdictReport, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
+)
 from orchestrator.analysis.verdicts import Settings, WorkloadVerdict
 from orchestrator.results import CellResult
 from orchestrator.analysis.stats import Estimate, Group
@@ -291,11 +293,14 @@ def _verdict_section(report: VerdictReport) -> str:
 
 def _ratio_table(v: WorkloadVerdict, article: bool = True) -> str:
     rows = []
+    steps = has_step_times(v)
     for row in v.rows:
         vs = row.vs_reference
+        ms = [_cell(_num(row.group.fit_ms_per_step, "{:.3g}"), "num"),
+              _cell(_num(row.group.predict_ms_per_step, "{:.3g}"), "num")] if steps else []
         rows.append([_cell(row.environment), _cell(row.group.backend),
                      _cell(f"{len(row.group.steady_samples)}/{len(row.group.results)}", "num"),
-                     _cell(row.group.steady.describe() if row.group.steady else None, "num"),
+                     _cell(row.group.steady.describe() if row.group.steady else None, "num"), *ms,
                      _cell(vs.describe() if vs else "reference", "num"), _cell(vs.describe_p() if vs else None, "num"),
                      _cell(vs.verdict if vs else None, vs.verdict.replace(" ", "-") if vs else ""),
                      _cell(_num(row.group.test_accuracy, "{:.4f}"), "num"),
@@ -303,6 +308,8 @@ def _ratio_table(v: WorkloadVerdict, article: bool = True) -> str:
                            "" if row.validity.valid else "excluded"),
                      *([_cell(_num(k80_ratio(v, row.environment)), "ref")] if article else [])])
     return (f"<h3>{escape(v.workload)} ({escape(v.profile)}): time relative to {escape(v.reference)}</h3>"
-            + _table(["environment", "backend", "repeats", "steady s/epoch [CI]", f"/ {v.reference} [95% CI]", "p",
+            + (f"<p>{escape(STEP_TIMES)}.</p>" if steps else "")
+            + _table(["environment", "backend", "repeats", "steady s/epoch [CI]",
+                      *(["fit ms/step", "predict ms/step"] if steps else []), f"/ {v.reference} [95% CI]", "p",
                       "verdict", "test accuracy", "validity", *(["K80 2017 ratio"] if article else [])], rows,
                      f"ratios-{v.workload}-{v.profile}"))

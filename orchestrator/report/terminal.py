@@ -7,7 +7,9 @@ from rich.table import Table
 
 from orchestrator.report import article, fairness
 from orchestrator.results import CellResult
-from orchestrator.report.verdict import VerdictReport, article_ordering, claim_where, k80_ratio, workloads_text
+from orchestrator.report.verdict import (
+    STEP_TIMES, VerdictReport, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
+)
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts import RunComparison, WorkloadVerdict
 
@@ -119,17 +121,21 @@ def verdict_table(report: VerdictReport) -> Table:
 
 def ratio_table(verdict: WorkloadVerdict, article: bool = True) -> Table:
     """Every backend on one workload against the reference, with its validity (`article`: and the K80's ratio)."""
-    table = Table(title=f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}")
-    for column in ("environment", "repeats", "steady s/epoch [CI]", f"/ {verdict.reference} [95% CI]", "p",
-                   "verdict", "test acc", "validity", *(("K80 2017 ratio",) if article else ())):
+    steps = has_step_times(verdict)
+    table = Table(title=f"{verdict.workload} ({verdict.profile}): time relative to {verdict.reference}",
+                  caption=STEP_TIMES if steps else None)
+    step_columns = ("fit ms/step", "predict ms/step") if steps else ()
+    for column in ("environment", "repeats", "steady s/epoch [CI]", *step_columns, f"/ {verdict.reference} [95% CI]",
+                   "p", "verdict", "test acc", "validity", *(("K80 2017 ratio",) if article else ())):
         table.add_column(column)
     for row in verdict.rows:
         vs = row.vs_reference
         steady = row.group.steady
         k80 = [_num(k80_ratio(verdict, row.environment), "{:.3g}")] if article else []
+        ms = [_num(g, "{:.3g}") for g in (row.group.fit_ms_per_step, row.group.predict_ms_per_step)] if steps else []
         table.add_row(
             row.environment, f"{len(row.group.steady_samples)}/{len(row.group.results)}",
-            steady.describe() if steady else "-", vs.describe() if vs else "reference",
+            steady.describe() if steady else "-", *ms, vs.describe() if vs else "reference",
             vs.describe_p() if vs else "-", _styled(vs.verdict) if vs else "-",
             _num(row.group.test_accuracy, "{:.4f}"),
             row.validity.describe() if row.validity.valid else f"[red]excluded: {row.validity.describe()}[/red]",

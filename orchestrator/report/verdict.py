@@ -98,6 +98,15 @@ def claim_where(judgement: Judgement) -> str:
     return f"{w} ({judgement.profile})" if judgement.profile else w
 
 
+STEP_TIMES = ("fit and predict ms/step as keras-benchmarks defines them (medians over repeats): the mean time of a "
+              "training step after the first, and of a predict batch after the warm-up batch")
+
+
+def has_step_times(verdict: WorkloadVerdict) -> bool:
+    """Whether any backend on this workload recorded keras-benchmarks' ms/step (users' and today's models do)."""
+    return any(r.group.fit_ms_per_step is not None or r.group.predict_ms_per_step is not None for r in verdict.rows)
+
+
 def article_ordering(workload: str) -> str:
     return article.ordering(workload) or "-"
 
