@@ -15,9 +15,10 @@
 - `check_validity`: validity before speed. A backend whose loss went NaN, whose test accuracy is at chance or far
   below the other backends' on the same workload and profile (a configuration's, `<base>+<name>`: far below its
   base's, the float32 default run), or whose steady state is 0 s, is excluded from "fastest", with the reason. On
-  synthetic data accuracy means nothing: only a finite loss is asked, and the verdict says "speed only". A profile declared `validity: loss` (random-weight models trained too briefly to
-  leave chance, as keras-benchmarks times them) is judged on training loss instead: it must fall from the first
-  epoch to the last and end within `LOSS_GAP` of the other backends'; test accuracy is reported, not judged.
+  synthetic data accuracy means nothing: only a finite loss is asked, and the verdict says "speed only". A profile
+  declared `validity: loss` (random-weight models trained too briefly to leave chance, as keras-benchmarks times
+  them) is judged on training loss instead: it must fall from the first epoch to the last and end within
+  `LOSS_GAP` of the other backends'; test accuracy is reported, not judged.
 - `workload_verdicts`: per workload x profile, every backend's ratio to the reference environment (the matrix's
   `reference`, by default the article's TensorFlow, `tensorflow1`; on a workload it did not run, such as today's
   models, TensorFlow under Keras 3, `keras3-tensorflow`, as keras-benchmarks' ratios are), the fastest valid
