@@ -320,10 +320,12 @@ class WorkloadVerdict:
 
     @property
     def gate(self) -> Basis:
-        """What validity was judged on: the profile's gate, or `synthetic` where every backend ran on generated data."""
-        gate = self.settings.gate(self.profile)
+        """What validity was judged on: the profile's gate, or `synthetic` where every backend that ran was judged
+        on synthetic data (`check_validity` decides that per row)."""
         ran = [r for r in self.rows if r.group.ok]
-        return "synthetic" if gate == "accuracy" and ran and all(r.group.synthetic for r in ran) else gate
+        if ran and all(r.validity.gate == "synthetic" for r in ran):
+            return "synthetic"
+        return self.settings.gate(self.profile)
 
     def statement(self, short: bool = False) -> str:
         """One sentence: the fastest valid backend and how sure that is (`short`: without the numbers, which a

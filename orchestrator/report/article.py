@@ -9,6 +9,7 @@ MXNet on the dmlc Keras 1.2.2 fork.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 HARDWARE = "NVIDIA Tesla K80 (Azure NC6), 2017"
@@ -59,6 +60,12 @@ NUMBERS: tuple[ArticleNumber, ...] = (
 
 def for_workload(workload: str) -> list[ArticleNumber]:
     return [n for n in NUMBERS if n.workload == workload]
+
+
+def covers(workloads: Iterable[str]) -> bool:
+    """Whether the article measured any of these workloads (else its K80 columns and claims could only say "-" or
+    "not run": a user's model, today's models)."""
+    return any(for_workload(w) for w in workloads)
 
 
 def for_cell(workload: str, backend: str) -> ArticleNumber | None:

@@ -108,7 +108,7 @@ def _summary(groups: list[Group], targets: dict[str, float]) -> str:
                "noise", "first epoch s", "samples/s", "test accuracy"]
     if targets:
         headers.append("time to target accuracy")
-    on_article = any(article.for_workload(g.workload) for g in groups)  # else the K80 columns could only say "-"
+    on_article = article.covers(g.workload for g in groups)
     if on_article:
         headers += ["K80 2017, same backend: s/epoch (accuracy)", "K80 2017, this workload"]
     rows = []

@@ -54,7 +54,7 @@ def print_summary(results: list[CellResult], console: Console | None = None, tit
 def group_table(groups: list[Group], title: str = "Repeats aggregated") -> Table:
     """One row per environment x workload x profile: median of repeats with its interval, noise, the K80's."""
     table = Table(title=title)
-    on_article = any(article.for_workload(g.workload) for g in groups)  # else the K80 column could only say "-"
+    on_article = article.covers(g.workload for g in groups)
     for column, justify in (("environment", "left"), ("workload", "left"), ("profile", "left"),
                             ("ok/repeats", "right"), ("steady s/epoch [CI]", "right"), ("basis", "left"),
                             ("noise", "left"), ("first epoch s", "right"), ("test acc", "right"),
@@ -115,7 +115,7 @@ def verdict_table(report: VerdictReport) -> Table:
             margin += f", p={lead.describe_p()}" if lead.p_value is not None else ""
         table.add_row(v.workload, v.profile, v.fastest.environment if v.fastest else "-", margin,
                       v.statement(short=True), ", ".join(r.environment for r in v.excluded) or "-",
-                      *[article_ordering(v.workload) for _ in k80])
+                      *([article_ordering(v.workload)] if report.on_article else []))
     return table
 
 

@@ -52,9 +52,9 @@ class VerdictReport:
 
     @property
     def on_article(self) -> bool:
-        """Whether any workload of this report is one of the 2017 article's (else its K80 columns and claims, which
-        could only say "not run", are left out: a user's model, today's models)."""
-        return any(article.for_workload(v.workload) for v in self.workloads)
+        """Whether any workload of this report is one of the 2017 article's (else its K80 columns and claims are
+        left out)."""
+        return article.covers(v.workload for v in self.workloads)
 
     @property
     def judged_claims(self) -> list[Judgement]:
