@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from orchestrator.cli import main as orchestrate  # noqa: E402
-from orchestrator.results import CellResult, read_cell  # noqa: E402
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import read_cell
 
 # workload: (epochs, judge, target text). Targets from issue 3 / shared/docs/reference.md.
 TARGETS = {

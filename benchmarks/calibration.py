@@ -1,7 +1,7 @@
 """Calibration of the verdicts, by simulation through the project's own code (issue 22).
 
 Lognormal steady states (coefficient of variation CV), drawn for each repeat of each backend, go through
-`group_results`, `report.verdict.build` (every ratio to the reference, the fastest-vs-runner-up margin and the
+`group_results`, `analysis.verdicts.assemble.build` (every ratio to the reference, the fastest-vs-runner-up margin and the
 article's claims, Holm over all of them) and, for the sequential default, `analysis.sequential.next_round`
 (more repeats only for the environments in undecided pairs, up to the last look). Prints:
 
@@ -21,9 +21,11 @@ import time
 
 from orchestrator.analysis.sequential import design, next_round
 from orchestrator.analysis.stats import group_results
-from orchestrator.analysis.verdicts import Settings, pair_states, pair_test
-from orchestrator.report import verdict
-from orchestrator.results import (
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.family import pair_states
+from orchestrator.analysis.verdicts.pairs import pair_test
+from orchestrator.analysis.verdicts import assemble as verdict
+from orchestrator.results.schema import (
     CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
 

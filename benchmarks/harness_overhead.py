@@ -24,12 +24,13 @@ from pathlib import Path
 
 import yaml
 
-from orchestrator import workload_files
-from orchestrator.cell_process import read_events
-from orchestrator.cells import make_spec
+from orchestrator.core import workload_files
+from orchestrator.execution.process import read_events
+from orchestrator.execution.spec import make_spec
 from orchestrator.environments.layout import cache_dir, cell_process_env
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.results import read_cell
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.results.io import read_cell
 from orchestrator.runtimes.local import LocalRuntime
 from orchestrator.analysis.stats import steady_state
 

@@ -24,11 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from orchestrator.environments.layout import cache_dir  # noqa: E402
-from orchestrator.matrix import expand, load_matrix  # noqa: E402
-from orchestrator.results import RunDir  # noqa: E402
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.rundir.layout import RunDir
 from orchestrator.runtimes import RUNTIMES, create_runtime  # noqa: E402
 from orchestrator.runtimes.base import RunContext, Runtime  # noqa: E402
-from orchestrator.scheduler import Scheduler  # noqa: E402
+from orchestrator.scheduling.scheduler import Scheduler
 
 TARGET = 0.9
 

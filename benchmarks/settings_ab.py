@@ -29,10 +29,11 @@ from pathlib import Path
 import psutil
 
 from harness_overhead import PROFILE, directly, write_matrix  # the same one-profile matrix and direct run
-from orchestrator import workload_files
-from orchestrator.cells import make_spec
+from orchestrator.core import workload_files
+from orchestrator.execution.spec import make_spec
 from orchestrator.environments.layout import THREAD_VARS, cache_dir, cell_process_env
-from orchestrator.matrix import expand, load_matrix
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
 from orchestrator.runtimes.local import LocalRuntime
 from orchestrator.analysis.stats import steady_state
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from orchestrator.commands import build, doctor, list as list_cmd, run
 from orchestrator.commands import compare, report
 from orchestrator.commands import export, history, import_runs
-from orchestrator.errors import OrchestratorError, StoreError
+from orchestrator.core.errors import OrchestratorError, StoreError
 
 COMMANDS = (build, run, list_cmd, doctor, report, compare, history, import_runs, export)
 

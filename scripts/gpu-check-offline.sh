@@ -72,7 +72,7 @@ jax_py=$(abspath "$(command -v "${jax_py:-$python}")")
 [ -z "$wheels" ] || wheels=$(cd "$wheels" && pwd) || fail "wheel folder $wheels not found"
 if [ "$dry" = 1 ]; then
   profile=gpu-dry; run_id=dry-run; want=cpu
-  export CUDA_VISIBLE_DEVICES=""  # no GPU for anything below: the orchestrator plans CPU slots (orchestrator/slots.py)
+  export CUDA_VISIBLE_DEVICES=""  # no GPU for anything below: the orchestrator plans CPU slots (orchestrator/execution/slots.py)
 else
   profile=gpu-check; run_id=gpu; want=gpu
 fi
@@ -118,7 +118,7 @@ if ! "$python" -c 'import packaging' 2>/dev/null && [ -n "$wheels" ]; then
 fi
 if ! "$python" -c 'import pydantic, yaml, rich, psutil, pynvml, matplotlib, filelock' 2>/dev/null; then
   [ -n "$wheels" ] || fail "the orchestrator's requirements are missing from $python and no --wheels folder was given"
-  within "$python" -m orchestrator.overlay --python "$python" --wheels "$wheels" --target "$site" \
+  within "$python" -m orchestrator.environments.overlay --python "$python" --wheels "$wheels" --target "$site" \
     "pydantic>=2.5" "typing_extensions>=4.14" "pyyaml>=6" "rich>=13" "psutil>=5.9" "nvidia-ml-py>=12" \
     "matplotlib>=3.7" "packaging>=22" "filelock>=3.12"
 fi

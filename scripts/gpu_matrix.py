@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.matrix import only_environments
+from orchestrator.config.schema import only_environments
 
 JAX_GPU_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 

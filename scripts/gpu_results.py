@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from orchestrator.results import CellResult, load_cells
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import load_cells
 
 
 def fmt(value: float | None, spec: str = "{:.3g}") -> str:

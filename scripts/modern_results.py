@@ -17,10 +17,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from orchestrator.results import CellResult, load_cells
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import load_cells
 from orchestrator.analysis.stats import group_results
-from orchestrator.analysis.verdicts import Settings, training_loss, workload_verdicts
-from orchestrator.commands.report import read_settings
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.validity import training_loss
+from orchestrator.analysis.verdicts.workloads import workload_verdicts
+from orchestrator.workflows.report import read_settings
 
 REFERENCE = "keras3-tensorflow"
 # keras-io templates/getting_started/benchmarks.md, Table 2 (one A100 40GB, ms/step, mean of 100 steps after the

@@ -11,10 +11,13 @@ import random
 import pytest
 
 from orchestrator.analysis.stats import group_results
-from orchestrator.analysis.verdicts import Settings, pair_test, ranking, workload_verdicts
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.pairs import pair_test
+from orchestrator.analysis.verdicts.ranking import ranking
+from orchestrator.analysis.verdicts.workloads import workload_verdicts
 from orchestrator.cli import main
-from orchestrator.report.claims import judge_all
-from orchestrator.results import CellResult
+from orchestrator.analysis.claims import judge_all
+from orchestrator.results.schema import CellResult
 from test_verdicts import BASE, repeats
 
 

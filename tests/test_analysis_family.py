@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.analysis.family import holm
+from orchestrator.analysis.holm import holm
 from orchestrator.analysis.stats import group_results
-from orchestrator.analysis.verdicts import decisions, pair_test, workload_verdicts
-from orchestrator.report import verdict
+from orchestrator.analysis.verdicts.family import decisions
+from orchestrator.analysis.verdicts.pairs import pair_test
+from orchestrator.analysis.verdicts.workloads import workload_verdicts
+from orchestrator.analysis.verdicts import assemble as verdict
 from test_verdicts import BASE, repeats
 
 

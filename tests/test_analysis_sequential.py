@@ -13,10 +13,10 @@ import yaml
 from orchestrator.analysis.ranks import exact_p
 from orchestrator.analysis.sequential import PairState, design, next_round, sequential_p, stop_reason
 from orchestrator.cli import main
-from orchestrator.commands.rounds import cell_seconds, parse_budget
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import load_matrix
-from orchestrator.results import load_cells
+from orchestrator.workflows.rounds import cell_seconds, parse_budget
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.load import load_matrix
+from orchestrator.results.io import load_cells
 from orchestrator.runtimes.local import LocalRuntime
 
 PLAN = design(3)

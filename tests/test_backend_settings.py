@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator.environments.layout import BUILD_RECIPE_VERSION, cell_process_env, env_hash, env_paths
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import Environment, load_matrix
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.schema import Environment
+from orchestrator.config.load import load_matrix
 from orchestrator.report import fairness
-from orchestrator.results import CellResult, EnvironmentInfo, ModelInfo, Threads, WorkloadInfo
+from orchestrator.results.schema import CellResult, EnvironmentInfo, ModelInfo, Threads, WorkloadInfo
 from tests.test_matrix import base, write
 
 

@@ -14,9 +14,10 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.commands._options import host_port, number
 from orchestrator.environments.layout import env_paths
-from orchestrator.errors import ConfigError
-from orchestrator.paths import inside, name_problem, safe_name
-from orchestrator.results import RunDir, load_cells
+from orchestrator.core.errors import ConfigError
+from orchestrator.core.paths import inside, name_problem, safe_name
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import load_cells
 
 
 @pytest.fixture()

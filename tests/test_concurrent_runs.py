@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.host import _is_run, busy_note
-from orchestrator.results import load_cells
+from orchestrator.measure.host import _is_run, busy_note
+from orchestrator.results.io import load_cells
 
 pytestmark = pytest.mark.integration
 

@@ -15,18 +15,19 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.commands._common import make_runtime
+from orchestrator.workflows.setup import make_runtime
 from orchestrator.environments.layout import EnvPaths
-from orchestrator.errors import ConfigError
+from orchestrator.core.errors import ConfigError
 from orchestrator.measure.gpus import Gpu, GpuProbe, probe_gpus
-from orchestrator.images import KERAS3, LEGACY, gpu_fit, make_recipe
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.results import RunDir
+from orchestrator.environments.images import KERAS3, LEGACY, gpu_fit, make_recipe
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.rundir.layout import RunDir
 from orchestrator.runtimes.base import Prepared, RunContext
 from orchestrator.runtimes.docker import DockerRuntime, choose_variant, container_env, container_options
 from orchestrator.runtimes.docker import EngineProbe
 from orchestrator.runtimes.local import LocalRuntime
-from orchestrator.slots import Slot
+from orchestrator.execution.slots import Slot
 
 LEGACY_ENV = """
   tf1:

@@ -18,8 +18,10 @@ from typing import Iterator
 import pytest
 import yaml
 
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.results import RunDir, read_cell
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import read_cell
 from orchestrator.runtimes.base import RunContext
 from orchestrator.runtimes.docker import DockerRuntime, container_env, container_options
 import docker_engine  # tests/docker_engine.py
@@ -174,7 +176,7 @@ def test_cell_container_is_confined(matrix: Path, data_dir: Path, env_cache: Pat
     run_dir.ensure_writable()
     ctx = RunContext(run_dir=run_dir, data_dir=data_dir)
     env_vars = container_env(prepared, cell, device=None)
-    from orchestrator import workload_files
+    from orchestrator.core import workload_files
 
     env_vars.update(PROBE_WORKLOADS=str(workload_files.workloads_dir()), PROBE_DATA=str(data_dir),
                     PROBE_LOGS=str(run_dir.logs_dir))

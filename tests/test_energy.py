@@ -13,12 +13,13 @@ import pytest
 
 from fake_nvml import fake_pynvml, steady_counter
 from orchestrator.measure import energy
-from orchestrator.cost import cell_cost
+from orchestrator.measure.cost import cell_cost
 from orchestrator.measure.energy import EnergySeries, GpuFacts
-from orchestrator.matrix import Price
+from orchestrator.config.schema import Price
 from orchestrator.measure.monitor import CellMonitor
-from orchestrator.results import (CellResult, EnvironmentInfo, EpochMetrics, HostInfo, Metrics, Threads, Timings,
-                                  WorkloadInfo)
+from orchestrator.results.schema import (
+    CellResult, EnvironmentInfo, EpochMetrics, HostInfo, Metrics, Threads, Timings, WorkloadInfo,
+)
 
 
 def series(ts: list[float], counter: list[float | None], power: list[float | None]) -> EnergySeries:
@@ -269,7 +270,7 @@ def test_pids_from_another_pid_namespace() -> None:
 
 def test_gpu_check_figures_and_checks_in_gpu_mode(tmp_path: Path, repo: Path) -> None:
     """scripts/gpu_results.py on a GPU-like result (fake NVML, a real process) and on one that stayed on the CPU."""
-    from orchestrator.results import RunDir
+    from orchestrator.rundir.layout import RunDir
 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.2)"])
     mon = CellMonitor(None, hz=20, gpus=["1"], nvml_module=fake_pynvml({1: [proc.pid]}, [], steady_counter(400.0)))

@@ -16,11 +16,12 @@ import pytest
 import yaml
 
 from orchestrator.cli import main
-from orchestrator.errors import EnvironmentBuildError
-from orchestrator.existing import prepare_existing
+from orchestrator.core.errors import EnvironmentBuildError
+from orchestrator.environments.existing import prepare_existing
 from orchestrator.environments.interpreters import find_interpreter
-from orchestrator.matrix import load_matrix, only_environments
-from orchestrator.results import read_cell
+from orchestrator.config.load import load_matrix
+from orchestrator.config.schema import only_environments
+from orchestrator.results.io import read_cell
 from orchestrator.runtimes.local import LocalRuntime, uv_binary
 
 pytestmark = pytest.mark.integration

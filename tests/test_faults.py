@@ -24,7 +24,8 @@ from typing import Iterator
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.results import RunDir, load_cells, read_cell
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import load_cells, read_cell
 from orchestrator.rundir import EXIT_FAULT
 
 from test_results import sample

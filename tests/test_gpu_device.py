@@ -17,11 +17,13 @@ import yaml
 
 from fake_nvml import fake_pynvml, steady_counter
 from orchestrator.environments.layout import EnvPaths, cell_process_env
-from orchestrator.matrix import load_matrix
+from orchestrator.config.load import load_matrix
 from orchestrator.measure.monitor import CellMonitor
-from orchestrator.results import (CellResult, EnvironmentInfo, EpochMetrics, HostInfo, Metrics, RunDir, Threads,
-                                  Timings, WorkloadInfo)
-from orchestrator.slots import gpu_count, plan_slots
+from orchestrator.results.schema import (
+    CellResult, EnvironmentInfo, EpochMetrics, HostInfo, Metrics, Threads, Timings, WorkloadInfo,
+)
+from orchestrator.rundir.layout import RunDir
+from orchestrator.execution.slots import gpu_count, plan_slots
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "workloads"))

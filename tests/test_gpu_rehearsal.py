@@ -48,7 +48,7 @@ def test_overlay_takes_the_folders_typing_extensions_over_an_older_one(
     site = tmp_path / "site"
     env = dict(os.environ, PYTHONPATH=f"{repo}{os.pathsep}{site}", PIP_NO_INDEX="1")
     proc = subprocess.run(
-        [str(python), "-m", "orchestrator.overlay", "--python", str(python), "--wheels", str(orchestrator_wheels),
+        [str(python), "-m", "orchestrator.environments.overlay", "--python", str(python), "--wheels", str(orchestrator_wheels),
          "--target", str(site), "pydantic>=2.5", "pyyaml>=6", "rich>=13", "psutil>=5.9", "nvidia-ml-py>=12",
          "matplotlib>=3.7", "filelock>=3.12"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import InterpreterNotFound
+from orchestrator.core.errors import InterpreterNotFound
 from orchestrator.environments.interpreters import find_interpreter, interpreter_version
 
 HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.matrix import load_matrix
-from orchestrator.results import CellResult, read_cell
+from orchestrator.config.load import load_matrix
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import read_cell
 
 pytestmark = pytest.mark.integration
 

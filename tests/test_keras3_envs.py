@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.environments.layout import cell_process_env, env_paths
-from orchestrator.images import make_recipe
-from orchestrator.matrix import load_matrix
+from orchestrator.environments.images import make_recipe
+from orchestrator.config.load import load_matrix
 
 
 def _pins(text: str) -> dict[str, str]:

@@ -10,14 +10,14 @@ import pytest
 from rich.console import Console
 
 from orchestrator.analysis.keras_cost import keras_costs
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import load_matrix
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.load import load_matrix
 from orchestrator.report import keras_cost as report
-from orchestrator.results import (
+from orchestrator.results.schema import (
     CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
 from orchestrator.analysis.stats import group_results, steady_state
-from orchestrator.analysis.verdicts import Settings
+from orchestrator.analysis.verdicts.settings import Settings
 
 BASE = [10.0, 10.1, 9.9, 10.2, 9.8]
 ENVS = {"keras3-torch": ("torch", "3.15.1"), "native-torch": ("torch", "native"),

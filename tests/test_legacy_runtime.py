@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.matrix import load_matrix
+from orchestrator.config.load import load_matrix
 from orchestrator.cli import main
 from orchestrator.environments.system_packages import PackageManager, dpkg_missing
 from orchestrator.runtimes.local import LocalRuntime, find_shared_library

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.results import read_cell
+from orchestrator.results.io import read_cell
 
 pytestmark = pytest.mark.integration
 

@@ -13,16 +13,18 @@ import pytest
 import yaml
 
 from orchestrator.analysis.stats import group_results, steady_state
-from orchestrator.analysis.verdicts import Settings, workload_verdicts
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.workloads import workload_verdicts
 from orchestrator.cli import main
-from orchestrator.commands.report import read_settings, save_settings
+from orchestrator.workflows.report import read_settings, save_settings
 from orchestrator.commands.run import _settings
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import load_matrix
-from orchestrator.report import verdict as verdict_report
-from orchestrator.results import (
-    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, RunDir, Threads, Timings, WorkloadInfo,
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.load import load_matrix
+from orchestrator.analysis.verdicts import assemble as verdict_report
+from orchestrator.results.schema import (
+    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
+from orchestrator.rundir.layout import RunDir
 
 BACKENDS = {"keras3-tensorflow": "tensorflow", "keras3-jax": "jax", "keras3-torch": "torch"}
 GATED = Settings(loss_gate=("modern-cpu",))

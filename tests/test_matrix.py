@@ -9,9 +9,10 @@ from typing import Annotated, Literal, get_args, get_origin
 
 import pytest
 
-from orchestrator.errors import ConfigError
-from orchestrator.images import make_recipe
-from orchestrator.matrix import LoadedMatrix, expand, load_matrix
+from orchestrator.core.errors import ConfigError
+from orchestrator.environments.images import make_recipe
+from orchestrator.config.load import LoadedMatrix, load_matrix
+from orchestrator.config.expand import expand
 
 
 def write(tmp_path: Path, repo: Path, text: str) -> Path:
@@ -198,7 +199,7 @@ def test_every_numeric_field_of_the_matrix_has_a_range() -> None:
     from annotated_types import Ge, Gt, Le, Lt
     from pydantic import BaseModel
 
-    from orchestrator.matrix import Matrix
+    from orchestrator.config.schema import Matrix
 
     def numeric(annotation: object) -> bool:
         if get_origin(annotation) is Annotated:  # a number bounded where it is declared (workload options)

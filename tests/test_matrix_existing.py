@@ -8,9 +8,10 @@ import pytest
 import yaml
 
 from orchestrator.cli import main
-from orchestrator.commands._common import with_run_options
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import load_matrix, only_environments
+from orchestrator.workflows.setup import with_run_options
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.load import load_matrix
+from orchestrator.config.schema import only_environments
 
 
 def write(tmp_path: Path, repo: Path, environments: dict, **top: object) -> Path:
@@ -90,7 +91,7 @@ def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tm
     assert environment_files == ["requirements/keras3-jax.txt"]  # none for the existing interpreter
     on_node = unpack_bundle(bundle, tmp_path / "node")  # a Ray node validates the matrix it is sent
     assert on_node.matrix.environments["here"].python == "/opt/conda/bin/python"
-    from orchestrator.images import make_recipe
+    from orchestrator.environments.images import make_recipe
 
     with pytest.raises(ConfigError, match=r"environments\.here\.build: none .* --runtime local"):
         make_recipe(loaded, "here", "cpu")  # --runtime docker refuses it, naming the field

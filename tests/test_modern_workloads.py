@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import workload_files
+from orchestrator.core import workload_files
 from orchestrator.environments.layout import cell_process_env
-from orchestrator.matrix import load_matrix
+from orchestrator.config.load import load_matrix
 from orchestrator.runtimes.local import LocalRuntime
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import pytest
 from fake_nvml import fake_pynvml
 from orchestrator.measure import monitor as monitor_mod
 from orchestrator.measure.monitor import CellMonitor, Nvml, assigned_gpus
-from orchestrator.results import CellResult, EnvironmentInfo, HostInfo, Threads, WorkloadInfo
+from orchestrator.results.schema import CellResult, EnvironmentInfo, HostInfo, Threads, WorkloadInfo
 
 # A parent that holds ~120 MiB and keeps one core busy, with a child that does the same, for ~1.5 s.
 BUSY_TREE = """

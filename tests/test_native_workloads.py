@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.results import CellResult, read_cell
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import read_cell
 
 pytestmark = pytest.mark.integration
 

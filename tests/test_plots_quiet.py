@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.results import Metrics, RunDir, Timings
+from orchestrator.results.schema import Metrics, Timings
+from orchestrator.rundir.layout import RunDir
 from orchestrator.analysis.stats import group_results
 from test_verdicts import BASE, repeats
 

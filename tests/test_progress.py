@@ -9,10 +9,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.progress import RunProgress
-from orchestrator.results import CellResult, EnvironmentInfo, Threads, WorkloadInfo
-from orchestrator.slots import Slot
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.scheduling.progress import RunProgress
+from orchestrator.results.schema import CellResult, EnvironmentInfo, Threads, WorkloadInfo
+from orchestrator.execution.slots import Slot
 
 
 def test_live_view_shows_each_running_cell_its_slot_and_epoch(repo: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Iterator
 import psutil
 import pytest
 
-from orchestrator.results import load_cells
+from orchestrator.results.io import load_cells
 from orchestrator.runtimes.ray import loopback_env
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ from fake_nvml import fake_pynvml
 from headless_chromium import Chromium
 from orchestrator.cli import main
 from orchestrator.measure.monitor import CellMonitor
-from orchestrator.results import RunDir, load_cells
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import load_cells
 
 pytestmark = pytest.mark.integration
 

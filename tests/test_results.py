@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import ResultsError
-from orchestrator.results import (
-    SCHEMA_VERSION, CellResult, EnvironmentInfo, RunDir, Threads, WorkloadInfo, load_cells, read_cell,
-    write_json_atomic, write_summary,
-)
+from orchestrator.core.errors import ResultsError
+from orchestrator.results.schema import SCHEMA_VERSION, CellResult, EnvironmentInfo, Threads, WorkloadInfo
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import load_cells, read_cell, write_summary
+from orchestrator.core.files import write_json_atomic
 
 
 def sample(cell_id: str = "e__w__smoke__r0", status: str = "ok") -> CellResult:
@@ -81,7 +81,7 @@ def test_load_cells_of_empty_run(tmp_path: Path) -> None:
 
 
 def test_busy_machine_is_said_and_a_quiet_one_is_not() -> None:
-    from orchestrator.host import busy_note, load_average
+    from orchestrator.measure.host import busy_note, load_average
 
     assert busy_note([1.9, 1.0, 0.5], 2) is not None and "1.90 on 2 core(s)" in busy_note([1.9, 1.0, 0.5], 2)
     assert busy_note([0.9, 2.0, 2.0], 2) is None  # only the last minute counts: the run starts now

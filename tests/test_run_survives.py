@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.results import load_cells, read_cell
+from orchestrator.results.io import load_cells, read_cell
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.errors import ConfigError
-from orchestrator.results import RunDir
+from orchestrator.core.errors import ConfigError
+from orchestrator.rundir.layout import RunDir
 from orchestrator.rundir import FolderWatch, RunIdInUse, RunInUse, RunOwnership, as_write_fault, drop_empty_files
 from orchestrator.rundir import prepare_reuse
 
@@ -24,7 +24,7 @@ from test_results import sample
 def test_a_run_directory_has_one_owner_until_its_process_ends(tmp_path: Path) -> None:
     run = RunDir(tmp_path, "r1")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from orchestrator.results import RunDir; "
+        "import sys, time; from pathlib import Path; from orchestrator.rundir.layout import RunDir; "
         "from orchestrator.rundir import RunOwnership; o = RunOwnership(RunDir(Path(sys.argv[1]), 'r1')); o.claim(); "
         "o.run_dir.ensure_writable(); o.record(); print('owned', flush=True); time.sleep(600)"), str(tmp_path)],
         stdout=subprocess.PIPE, text=True)

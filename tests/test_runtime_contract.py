@@ -31,7 +31,8 @@ import pytest
 import yaml
 
 import docker_engine  # tests/docker_engine.py
-from orchestrator.results import CellResult, load_cells, read_cell
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import load_cells, read_cell
 
 pytestmark = pytest.mark.integration
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.errors import looks_like_network_error
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.results import DataInfo, RunDir
-from orchestrator.scheduler import resume_plan
-from orchestrator.slots import plan_slots, split_cores
+from orchestrator.core.errors import looks_like_network_error
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.results.schema import DataInfo
+from orchestrator.rundir.layout import RunDir
+from orchestrator.scheduling.resume import resume_plan
+from orchestrator.execution.slots import plan_slots, split_cores
 
 from test_results import sample
 

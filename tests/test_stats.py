@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.results import (
+from orchestrator.results.schema import (
     CellResult, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
 from orchestrator.analysis.stats import estimate, group_results, median_ci, steady_state, time_to_accuracy
-from orchestrator.analysis.verdicts import compare_runs
+from orchestrator.analysis.verdicts.comparison import compare_runs
 
 
 def cell(env: str, repeat: int, epochs_s: list[float], status: str = "ok", val_acc: list[float] | None = None,

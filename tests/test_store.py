@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.errors import StoreError
-from orchestrator.results import (CellResult, EnvironmentInfo, HostInfo, RunDir, Threads, Timings, WorkloadInfo,
-                                  read_cell)
+from orchestrator.core.errors import StoreError
+from orchestrator.results.schema import CellResult, EnvironmentInfo, HostInfo, Threads, Timings, WorkloadInfo
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import read_cell
 from orchestrator.store.database import Store, target_of
 from orchestrator.store.schema import LATEST, MIGRATIONS
 from postgres_server import create_database, free_port, start_server, stop_server
@@ -240,7 +241,7 @@ def test_an_unreachable_postgresql_is_a_clear_error(tmp_path: Path, capsys: pyte
 def test_the_matrix_store_field_is_where_a_run_is_recorded(tmp_path: Path) -> None:
     from argparse import Namespace
 
-    from orchestrator.commands._store import record_run
+    from orchestrator.workflows.record import record_run
     from rich.console import Console
 
     run = write_run(tmp_path / "results", "one", [1.0, 1.1])

@@ -14,7 +14,7 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.environments.system_packages import PackageManager, dpkg_missing, ensure_system_packages
-from orchestrator.results import load_cells
+from orchestrator.results.io import load_cells
 from orchestrator.runtimes.local import LocalRuntime
 
 COMMAND = "sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends libopenmpi3'"

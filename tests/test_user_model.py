@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.results import load_cells
-from orchestrator.user_models.failures import traceback_tail
+from orchestrator.results.io import load_cells
+from orchestrator.report.failures import traceback_tail
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE / "user_models"
@@ -128,7 +128,8 @@ def test_user_model_on_the_local_runtime(repo: Path, env_cache: Path, tmp_path: 
 
 
 def test_configurations_become_environments_sharing_their_base(tmp_path: Path) -> None:
-    from orchestrator.matrix import expand, load_matrix
+    from orchestrator.config.expand import expand
+    from orchestrator.config.load import load_matrix
 
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text((MODELS / "matrix.yaml").read_text().replace("../../requirements", str(HERE.parent / "requirements"))
@@ -148,7 +149,8 @@ def test_a_configuration_sweep_gives_one_row_per_configuration(repo: Path, env_c
     """keras3-jax plain, eager (jit_compile off) and bf16 (mixed_bfloat16) side by side in one run: each its own
     result and its own row in the verdict, named, sharing the one built environment (batch size: the test above)."""
     from orchestrator.analysis.stats import group_results
-    from orchestrator.analysis.verdicts import Settings, workload_verdicts
+    from orchestrator.analysis.verdicts.settings import Settings
+    from orchestrator.analysis.verdicts.workloads import workload_verdicts
 
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text((MODELS / "matrix.yaml").read_text().replace("../../requirements", str(repo / "requirements"))

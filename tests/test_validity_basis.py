@@ -8,9 +8,10 @@ from __future__ import annotations
 import math
 
 from orchestrator.analysis.stats import group_results, steady_state
-from orchestrator.analysis.verdicts import ACCURACY_GAP, workload_verdicts
-from orchestrator.report import verdict as verdict_report
-from orchestrator.results import (
+from orchestrator.analysis.verdicts.validity import ACCURACY_GAP
+from orchestrator.analysis.verdicts.workloads import workload_verdicts
+from orchestrator.analysis.verdicts import assemble as verdict_report
+from orchestrator.results.schema import (
     CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
 

@@ -11,16 +11,19 @@ import pytest
 
 from headless_chromium import Chromium
 from orchestrator.cli import main
-from orchestrator.commands.report import save_settings
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.report.claims import CLAIMS, judge_all
-from orchestrator.results import (
-    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, RunDir, Threads, Timings, WorkloadInfo,
+from orchestrator.workflows.report import save_settings
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.analysis.claims import CLAIMS, judge_all
+from orchestrator.results.schema import (
+    CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
 )
+from orchestrator.rundir.layout import RunDir
 from orchestrator.analysis.stats import group_results, steady_state
-from orchestrator.analysis.verdicts import (
-    Settings, pair_test, performance_profile, ranking, workload_verdicts,
-)
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.pairs import pair_test
+from orchestrator.analysis.verdicts.ranking import performance_profile, ranking
+from orchestrator.analysis.verdicts.workloads import workload_verdicts
 
 BASE = [10.0, 10.1, 9.9, 10.2, 9.8]  # five repeats' steady states, 1% apart
 BACKENDS = {"tensorflow1": "tensorflow", "cntk": "cntk", "theano": "theano", "mxnet-keras1": "mxnet",
@@ -162,7 +165,7 @@ def test_a_run_without_the_articles_workloads_says_nothing_of_the_article() -> N
     from rich.console import Console
 
     from orchestrator.report import html, terminal
-    from orchestrator.report.verdict import build
+    from orchestrator.analysis.verdicts.assemble import build
 
     def rendered(workload: str) -> str:
         groups = group_results(repeats("keras3-tensorflow", workload, BASE)
@@ -187,7 +190,7 @@ def test_keras_benchmarks_ms_per_step_stand_beside_s_per_epoch_in_the_ratio_tabl
     from rich.console import Console
 
     from orchestrator.report import html, terminal
-    from orchestrator.report.verdict import build
+    from orchestrator.analysis.verdicts.assemble import build
 
     cells = repeats("keras3-tensorflow", "my_model", BASE) + repeats("keras3-jax", "my_model", [t * 0.8 for t in BASE])
     for i, c in enumerate(cells):

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli import main
-from orchestrator.matrix import expand, load_matrix
-from orchestrator.results import CellResult, read_cell
+from orchestrator.config.expand import expand
+from orchestrator.config.load import load_matrix
+from orchestrator.results.schema import CellResult
+from orchestrator.results.io import read_cell
 
 PARAMS = {"mnist_mlp": 669_706, "mnist_cnn": 1_199_882, "cifar10_cnn": 1_250_858, "mnist_hrnn": 199_434,
           "babi_rnn": 43_722}

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from orchestrator.analysis.verdicts import PairTest, pair_test
+from orchestrator.analysis.verdicts.pairs import PairTest, pair_test
 
 PENALTY = 4.0  # segment penalty, in units of the run-to-run noise x ln(points) (benchmarks/change_detection.py)
 WINDOW = 5  # runs on each side of a step whose repeats are compared

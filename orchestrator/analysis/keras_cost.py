@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.analysis.stats import Group
-from orchestrator.analysis.verdicts import PairTest, Settings, Validity, adjust_family, check_validity, pair_test
+from orchestrator.analysis.verdicts.pairs import PairTest, adjust_family, pair_test
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.validity import Validity, check_validity
 
 NATIVE = "native"  # the keras_version native results carry (workloads/native/runner.py)
 

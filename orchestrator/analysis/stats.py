@@ -17,7 +17,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-from orchestrator.results import CellResult, EpochMetrics
+from orchestrator.results.schema import CellResult, EpochMetrics
 
 NOISE_CV = 0.05  # coefficient of variation above which a measurement is flagged noisy
 CONFIDENCE = 0.95

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from orchestrator.errors import ConfigError
-from orchestrator.paths import safe_name
+from orchestrator.core.errors import ConfigError
+from orchestrator.core.paths import safe_name
 
 Number = TypeVar("Number", int, float)
 

@@ -6,9 +6,9 @@ import argparse
 
 from rich.console import Console
 
-from orchestrator.commands._common import make_runtime, with_run_options
-from orchestrator.errors import ConfigError, OrchestratorError
-from orchestrator.matrix import load_matrix
+from orchestrator.workflows.setup import make_runtime, with_run_options
+from orchestrator.core.errors import ConfigError, OrchestratorError
+from orchestrator.config.load import load_matrix
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

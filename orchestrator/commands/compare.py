@@ -10,16 +10,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands._baseline import against_store
+from orchestrator.workflows.baseline import against_store
 from orchestrator.commands._options import number
-from orchestrator.commands._store import add_store_option
-from orchestrator.commands.report import add_verdict_options, load_run, verdict_settings
-from orchestrator.errors import ConfigError
+from orchestrator.workflows.record import add_store_option
+from orchestrator.commands.report import add_verdict_options, verdict_settings
+from orchestrator.workflows.report import load_run
+from orchestrator.core.errors import ConfigError
 from orchestrator.report.energy import comparison_table as energy_comparison
 from orchestrator.report.terminal import comparison_table
 from orchestrator.analysis.stats import NOISE_CV, group_results
 from orchestrator.analysis.ranks import repeats_for
-from orchestrator.analysis.verdicts import ALPHA, compare_runs
+from orchestrator.analysis.verdicts.settings import ALPHA
+from orchestrator.analysis.verdicts.comparison import compare_runs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -12,11 +12,11 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.errors import ConfigError, InterpreterNotFound
+from orchestrator.core.errors import ConfigError, InterpreterNotFound
 from orchestrator.measure.gpus import GpuProbe, probe_gpus
-from orchestrator.images import Recipe, gpu_fit, make_recipe
+from orchestrator.environments.images import Recipe, gpu_fit, make_recipe
 from orchestrator.environments.interpreters import find_interpreter
-from orchestrator.matrix import LoadedMatrix, load_matrix
+from orchestrator.config.load import LoadedMatrix, load_matrix
 from orchestrator.runtimes.docker import EngineProbe, auto_runtime, choose_variant, probe_engine
 
 

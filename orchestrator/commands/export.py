@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands._store import add_store_option, store_target
+from orchestrator.workflows.record import add_store_option, store_target
 from orchestrator.commands.history import add_filter_options
-from orchestrator.errors import ConfigError
+from orchestrator.core.errors import ConfigError
 from orchestrator.store.database import Store
 from orchestrator.store.schema import RESULT_COLUMNS
 from orchestrator.store.series import matches_host

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from orchestrator.analysis import changes
 from orchestrator.commands._options import number
-from orchestrator.commands._store import add_store_option, store_target
-from orchestrator.errors import ConfigError
+from orchestrator.workflows.record import add_store_option, store_target
+from orchestrator.core.errors import ConfigError
 from orchestrator.report.history import html_page, terminal_table
 from orchestrator.store.database import Store
 from orchestrator.store.series import Series, build_series, matches_host

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands._store import add_store_option, store_target
+from orchestrator.workflows.record import add_store_option, store_target
 from orchestrator.store.database import Store
 from orchestrator.store.ingest import ingest_run
 

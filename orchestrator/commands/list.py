@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.matrix import load_matrix
+from orchestrator.config.load import load_matrix
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -4,25 +4,20 @@ self-contained HTML page (which `orchestrate run` also writes at the end of ever
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 from pathlib import Path
 
 from rich.console import Console
 
+from orchestrator.analysis.stats import NOISE_CV
+from orchestrator.analysis.verdicts.settings import ALPHA, TIE_THRESHOLD, Settings
 from orchestrator.commands._options import number
-from orchestrator.errors import ConfigError, ResultsError
-from orchestrator.report import verdict
-from orchestrator.report.energy import energy_table, unmeasured_note
-from orchestrator.report.html import render
-from orchestrator.report.plots import render_all
-from orchestrator.report import keras_cost as keras_cost_report
-from orchestrator.report.terminal import group_table, print_summary, print_verdicts
-from orchestrator.results import LoadReport, load_cells, write_json_atomic
-from orchestrator.analysis.stats import NOISE_CV, group_results
-from orchestrator.analysis.verdicts import ALPHA, TIE_THRESHOLD, Settings
-
-SETTINGS_FILE = "verdict-settings.json"  # the matrix's reference, tie threshold and alpha, saved by `run`
+from orchestrator.core.errors import ConfigError
+from orchestrator.workflows.report import (
+    load_run,
+    parse_targets,
+    read_settings,
+    write_report,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,56 +53,12 @@ def verdict_settings(args: argparse.Namespace, run_path: Path | None = None) -> 
                     saved.spending, saved.loss_gate)
 
 
-def read_settings(run_path: Path) -> Settings:
-    """The verdict settings `orchestrate run` saved beside the cells; defaults when absent or unreadable."""
-    try:
-        raw = json.loads((run_path / SETTINGS_FILE).read_text())
-        return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]),
-                        tuple(int(n) for n in raw.get("looks", ())), tuple(float(f) for f in raw.get("spending", ())),
-                        tuple(str(name) for name in raw.get("loss_gate", ())))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return Settings()
-
-
-def save_settings(run_path: Path, settings: Settings) -> None:
-    write_json_atomic(run_path / SETTINGS_FILE, dataclasses.asdict(settings))
-
-
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", action="append", default=[], metavar="WORKLOAD=ACCURACY",
                    help="time-to-accuracy target, e.g. mnist_mlp=0.97 (repeatable)")
     p.add_argument("--noise-cv", type=number("--noise-cv", float, 0.0, 1.0, low_open=True, high_open=True),
                    default=NOISE_CV,
                    help=f"flag a measurement noisy above this coefficient of variation (default {NOISE_CV})")
-
-
-def load_run(run_dir: str | Path) -> LoadReport:
-    """The cell results of a run folder; a clear error when there is nothing to report."""
-    path = Path(run_dir)
-    if not (path / "cells").is_dir():
-        raise ResultsError(f"{path}: not a run folder (no cells/ inside); give results/<run-id> of an "
-                           "`orchestrate run`")
-    loaded = load_cells(path)
-    if not loaded.results:
-        extra = f"; {len(loaded.rejected)} file(s) rejected: " + "; ".join(loaded.rejected.values()) \
-            if loaded.rejected else ""
-        raise ResultsError(f"{path}: no valid cell results in {path / 'cells'}{extra}")
-    return loaded
-
-
-def parse_targets(items: list[str]) -> dict[str, float]:
-    targets = {}
-    for item in items:
-        workload, sep, value = item.partition("=")
-        try:
-            accuracy = float(value)
-        except ValueError:
-            accuracy = -1.0
-        if not sep or not workload or not 0 < accuracy <= 1:
-            raise ConfigError(f"--target {item!r}: write WORKLOAD=ACCURACY with an accuracy in (0, 1], "
-                              "e.g. --target mnist_mlp=0.97")
-        targets[workload] = accuracy
-    return targets
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -121,38 +72,3 @@ def run(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out).resolve() if args.out else run_path / "report"
     write_report(run_path, loaded, out, console, settings, targets, args.noise_cv, cells_table=True)
     return 0
-
-
-def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console, settings: Settings,
-                 targets: dict[str, float] | None = None, noise_cv: float = NOISE_CV,
-                 cells_table: bool = False) -> Path:
-    """Print the verdicts (and the tables), write the PNGs and report.html into `out`; return the page's path."""
-    results = loaded.results
-    groups = group_results(results, targets, noise_cv)
-    verdicts = verdict.build(groups, settings)
-    run_id = results[0].run_id
-    print_verdicts(verdicts, console)
-    if cells_table:
-        print_summary(results, console, title=f"Run {run_id}: cells")
-        console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
-    if (keras_cost := keras_cost_report.terminal_table(groups, settings)) is not None:
-        console.print(keras_cost)
-    if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
-        console.print(energy)
-    elif (note := unmeasured_note(results)) is not None:
-        console.print(note, markup=False, highlight=False, soft_wrap=True)
-    for path, why in loaded.rejected.items():
-        console.print(f"[yellow]ignored {path}: {why}[/yellow]")
-    try:
-        plots = render_all(groups, run_path, out, verdicts)
-        page = render(run_id, results, groups, plots, loaded.rejected, targets or {}, verdicts)
-        html_path = out / "report.html"
-        tmp = html_path.with_name(".report.html.tmp")
-        tmp.write_text(page)
-        tmp.replace(html_path)
-    except OSError as exc:
-        raise ResultsError(f"cannot write the report into {out} ({exc.strerror}); choose another with --out") from None
-    for plot in plots:
-        console.print(f"plot: {plot.path}", markup=False, highlight=False)
-    console.print(f"report: {html_path}", markup=False, highlight=False, soft_wrap=True)
-    return html_path

@@ -10,27 +10,32 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.commands._common import data_dir, make_runtime, with_run_options
-from orchestrator.commands._store import STORE_ERROR_EXIT, add_store_option, record_run
+from orchestrator.workflows.setup import data_dir, make_runtime, with_run_options
+from orchestrator.workflows.record import STORE_ERROR_EXIT, add_store_option, record_run
 from orchestrator.commands._options import MAX_MONITOR_HZ, host_port, number, plain_name
-from orchestrator.commands.report import save_settings, write_report
-from orchestrator.cost import record_costs
-from orchestrator.errors import ConfigError
-from orchestrator.host import busy_note, host_info, load_average, other_runs
-from orchestrator.matrix import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S, LoadedMatrix, expand, load_matrix
-from orchestrator.progress import RunProgress
+from orchestrator.workflows.report import save_settings, write_report
+from orchestrator.measure.cost import record_costs
+from orchestrator.core.errors import ConfigError
+from orchestrator.measure.host import busy_note, host_info, load_average, other_runs
+from orchestrator.config.schema import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S
+from orchestrator.config.load import LoadedMatrix, load_matrix
+from orchestrator.config.expand import expand
+from orchestrator.scheduling.progress import RunProgress
 from orchestrator.report.terminal import print_summary
-from orchestrator.results import CellResult, RunDir, write_summary
+from orchestrator.results.schema import CellResult
+from orchestrator.rundir.layout import RunDir
+from orchestrator.results.io import write_summary
 from orchestrator.rundir import RunOwnership, as_write_fault, prepare_reuse
-from orchestrator.rundir.report import stopped_by_fault
+from orchestrator.rundir.fault_notice import stopped_by_fault
 from orchestrator.runtimes.base import RunContext, Runtime
-from orchestrator.scheduler import ResumePlan, Scheduler, resume_plan
+from orchestrator.scheduling.resume import ResumePlan, resume_plan
+from orchestrator.scheduling.scheduler import Scheduler
 from orchestrator.analysis.sequential import design
-from orchestrator.analysis.verdicts import Settings
-from orchestrator.commands.rounds import more_rounds, parse_budget
-from orchestrator import workload_files
-from orchestrator.user_models.adhoc import script_workloads, with_model
-from orchestrator.user_models.failures import print_failures
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.workflows.rounds import more_rounds, parse_budget
+from orchestrator.core import workload_files
+from orchestrator.config.adhoc import script_workloads, with_model
+from orchestrator.report.failures import print_failures
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

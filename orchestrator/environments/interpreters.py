@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from orchestrator.errors import InterpreterNotFound
+from orchestrator.core.errors import InterpreterNotFound
 
 
 def find_interpreter(version: str, explicit: str | None = None) -> Path:

@@ -13,9 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import Environment, LoadedMatrix
-from orchestrator.paths import inside, safe_name
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.schema import Environment
+from orchestrator.config.load import LoadedMatrix
+from orchestrator.core.paths import inside, safe_name
 
 # Bump when the way environments are built changes, so old builds are not reused.
 BUILD_RECIPE_VERSION = 1

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 from filelock import FileLock, Timeout
 
 from orchestrator.environments.layout import EnvPaths
-from orchestrator.results import write_json_atomic
+from orchestrator.core.files import write_json_atomic
 
 Log = Callable[[str], None]
 

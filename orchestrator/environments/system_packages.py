@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from orchestrator.errors import ConfigError, EnvironmentBuildError
-from orchestrator.matrix import Environment, LoadedMatrix
+from orchestrator.core.errors import ConfigError, EnvironmentBuildError
+from orchestrator.config.schema import Environment
+from orchestrator.config.load import LoadedMatrix
 
 Query = Callable[[list[str]], "list[str] | None"]          # the packages not installed; None: cannot tell here
 Privilege = Callable[[], "list[str] | None"]               # the prefix apt-get runs with; None: not allowed

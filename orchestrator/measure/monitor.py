@@ -27,7 +27,7 @@ import psutil
 from orchestrator.measure import energy
 from orchestrator.measure.gpus import Nvml, NvmlDevice
 from orchestrator.measure.process_tree import ProcessTree, descends_from
-from orchestrator.results import CellResult
+from orchestrator.results.schema import CellResult
 
 DEFAULT_HZ = 10.0
 # How often the process tree and the GPUs' process lists are re-read (a scan of /proc: costlier than a

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 from rich.table import Table
 
-from orchestrator.results import CellResult
+from orchestrator.results.schema import CellResult
 
 Key = tuple[str, str, str]
 

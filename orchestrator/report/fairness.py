@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.table import Table
 
-from orchestrator.results import CellResult
+from orchestrator.results.schema import CellResult
 
 # Framework thread knobs as the harness reads them back (threads.framework), in display order.
 THREAD_KEYS = ("tf_intra_op", "tf_inter_op", "tf1_session_intra_op", "tf1_session_inter_op", "torch_threads",

@@ -10,15 +10,18 @@ import datetime as dt
 from html import escape
 from typing import Any, Iterable
 
-from orchestrator.report import article, fairness
+from orchestrator.analysis import article
+from orchestrator.report import fairness
 from orchestrator.report import energy as energy_report
 from orchestrator.report import keras_cost
 from orchestrator.report.plots import Plot
-from orchestrator.report.verdict import (
-    STEP_TIMES, VerdictReport, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
+from orchestrator.report.sections import (
+    STEP_TIMES, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
 )
-from orchestrator.analysis.verdicts import Settings, WorkloadVerdict
-from orchestrator.results import CellResult
+from orchestrator.analysis.verdicts.assemble import VerdictReport
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.analysis.verdicts.rows import WorkloadVerdict
+from orchestrator.results.schema import CellResult
 from orchestrator.analysis.stats import Estimate, Group
 
 _CSS = """

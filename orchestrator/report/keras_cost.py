@@ -9,7 +9,7 @@ from rich.table import Table
 
 from orchestrator.analysis.keras_cost import KerasCost, keras_costs
 from orchestrator.analysis.stats import Group
-from orchestrator.analysis.verdicts import Settings
+from orchestrator.analysis.verdicts.settings import Settings
 
 HEADERS = ("workload", "profile", "framework", "Keras 3", "native", "Keras s/epoch", "native s/epoch",
            "Keras / native [95% CI]", "p", "verdict", "test acc Keras / native")

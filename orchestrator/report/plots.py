@@ -19,11 +19,12 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 
 from orchestrator.measure.monitor import read_series
 
-from orchestrator.report import article
-from orchestrator.report.verdict import VerdictReport, k80_ratio
-from orchestrator.results import CellResult
+from orchestrator.analysis import article
+from orchestrator.analysis.verdicts.assemble import VerdictReport
+from orchestrator.report.sections import k80_ratio
+from orchestrator.results.schema import CellResult
 from orchestrator.analysis.stats import Group
-from orchestrator.analysis.verdicts import WorkloadVerdict
+from orchestrator.analysis.verdicts.rows import WorkloadVerdict
 
 _COLORS = {"tensorflow": "#ff7f0e", "cntk": "#1f77b4", "theano": "#2ca02c", "mxnet": "#d62728",
            "jax": "#9467bd", "torch": "#8c564b", "openvino": "#e377c2", "numpy": "#7f7f7f"}

@@ -5,13 +5,16 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator.report import article, fairness
-from orchestrator.results import CellResult
-from orchestrator.report.verdict import (
-    STEP_TIMES, VerdictReport, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
+from orchestrator.analysis import article
+from orchestrator.report import fairness
+from orchestrator.results.schema import CellResult
+from orchestrator.report.sections import (
+    STEP_TIMES, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
 )
+from orchestrator.analysis.verdicts.assemble import VerdictReport
 from orchestrator.analysis.stats import Group
-from orchestrator.analysis.verdicts import RunComparison, WorkloadVerdict
+from orchestrator.analysis.verdicts.comparison import RunComparison
+from orchestrator.analysis.verdicts.rows import WorkloadVerdict
 
 _STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "unsupported": "yellow"}
 

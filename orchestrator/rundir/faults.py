@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.results import RunDir
+from orchestrator.rundir.layout import RunDir
 
 EXIT_FAULT = 74  # EX_IOERR (sysexits.h): an input/output fault stopped the run; --resume continues it
 

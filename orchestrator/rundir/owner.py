@@ -17,8 +17,9 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.errors import ResultsError
-from orchestrator.results import RunDir, write_json_atomic
+from orchestrator.core.errors import ResultsError
+from orchestrator.rundir.layout import RunDir
+from orchestrator.core.files import write_json_atomic
 
 
 class RunInUse(ResultsError):

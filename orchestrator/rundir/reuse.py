@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.errors import ConfigError
-from orchestrator.results import RunDir
+from orchestrator.core.errors import ConfigError
+from orchestrator.rundir.layout import RunDir
 
 
 class RunIdInUse(ConfigError):

@@ -7,8 +7,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ConfigError
-from orchestrator.matrix import LoadedMatrix
+from orchestrator.core.errors import ConfigError
+from orchestrator.config.load import LoadedMatrix
 from orchestrator.runtimes.base import Log, Runtime
 
 RUNTIMES: dict[str, str] = {

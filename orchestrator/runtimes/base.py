@@ -14,15 +14,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from orchestrator import workload_files
-from orchestrator.cell_process import HarnessOutcome, Limits
-from orchestrator.cells import assemble, make_spec, now_iso, spec_paths
-from orchestrator.host import host_now
-from orchestrator.matrix import Cell, LoadedMatrix
+from orchestrator.core import workload_files
+from orchestrator.execution.process import HarnessOutcome, Limits
+from orchestrator.execution.assemble import assemble
+from orchestrator.execution.spec import make_spec, spec_paths
+from orchestrator.core.clock import now_iso
+from orchestrator.measure.host import host_now
+from orchestrator.config.cell import Cell
+from orchestrator.config.load import LoadedMatrix
 from orchestrator.measure.monitor import CellMonitor
-from orchestrator.prepared import Prepared, RunContext
-from orchestrator.results import CellResult, HostInfo, write_json_atomic
-from orchestrator.slots import Slot, gpu_count, plan_slots
+from orchestrator.environments.prepared import Prepared
+from orchestrator.execution.context import RunContext
+from orchestrator.results.schema import CellResult, HostInfo
+from orchestrator.core.files import write_json_atomic
+from orchestrator.execution.slots import Slot, gpu_count, plan_slots
 
 Log = Callable[[str], None]
 

@@ -1,6 +1,6 @@
 """The Docker runtime: one image per environment (built from docker/Dockerfile), one container per cell.
 
-- Images are tagged by a content hash (orchestrator/images.py) that covers the Dockerfile, the requirements, the
+- Images are tagged by a content hash (orchestrator/environments/images.py) that covers the Dockerfile, the requirements, the
   build arguments and the base image's id: an unchanged environment is reused at once, a changed one rebuilt.
   Builds use the host's network (`network_mode=host`) and stream their log to the console and to
   `<cache>/images/<env>/<variant>-build.log`.
@@ -29,15 +29,19 @@ from typing import Any, Iterator, NoReturn
 
 import psutil
 
-from orchestrator import workload_files
-from orchestrator.cell_process import HarnessOutcome, read_events, tail
-from orchestrator.cells import now_iso
+from orchestrator.core import workload_files
+from orchestrator.execution.process import HarnessOutcome, read_events, tail
+from orchestrator.core.clock import now_iso
 from orchestrator.environments.layout import EnvPaths, cell_process_env
-from orchestrator.errors import ConfigError, ContainerEngineError, EnvironmentBuildError, InfrastructureError
+from orchestrator.core.errors import ConfigError, ContainerEngineError, EnvironmentBuildError, InfrastructureError
 from orchestrator.measure.gpus import GpuProbe, probe_gpus
-from orchestrator.images import IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe
-from orchestrator.matrix import Cell, LoadedMatrix
-from orchestrator.prepared import Prepared, RunContext
+from orchestrator.environments.images import (
+    IMAGE_ROOT, Recipe, Variant, base_context_tar, base_tag, gpu_fit, make_recipe,
+)
+from orchestrator.config.cell import Cell
+from orchestrator.config.load import LoadedMatrix
+from orchestrator.environments.prepared import Prepared
+from orchestrator.execution.context import RunContext
 from orchestrator.runtimes.base import HarnessLaunch, Log, Runtime
 from orchestrator.runtimes.local import _parse_freeze
 

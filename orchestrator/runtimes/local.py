@@ -12,22 +12,24 @@ import subprocess
 import time
 from pathlib import Path
 
-from orchestrator import workload_files
-from orchestrator.cell_process import HarnessOutcome, dies_with_parent, run_process, tail
-from orchestrator.cells import now_iso
+from orchestrator.core import workload_files
+from orchestrator.execution.process import HarnessOutcome, dies_with_parent, run_process, tail
+from orchestrator.core.clock import now_iso
 from orchestrator.environments.layout import (
     EnvPaths, cell_process_env, env_hash, env_paths, write_private_config,
 )
-from orchestrator.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
-from orchestrator.existing import prepare_existing
+from orchestrator.core.errors import EnvironmentBuildError, NetworkBuildError, looks_like_network_error
+from orchestrator.environments.existing import prepare_existing
 from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.environments.locks import claim_build, describe, env_lock, release_build
 from orchestrator.environments.system_packages import (
     PackageManager, check_system_packages, ensure_system_packages, needed,
 )
-from orchestrator.matrix import Cell, Environment
-from orchestrator.prepared import Prepared, RunContext
-from orchestrator.results import write_json_atomic
+from orchestrator.config.cell import Cell
+from orchestrator.config.schema import Environment
+from orchestrator.environments.prepared import Prepared
+from orchestrator.execution.context import RunContext
+from orchestrator.core.files import write_json_atomic
 from orchestrator.runtimes.base import HarnessLaunch, Runtime
 
 # Newer pips refuse these interpreters, and newer setuptools/wheel need newer Pythons: the last releases

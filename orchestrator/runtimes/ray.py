@@ -33,14 +33,21 @@ from typing import Any
 
 import yaml
 
-from orchestrator.cells import failure_result, now_iso, spec_paths
+from orchestrator.execution.assemble import failure_result
+from orchestrator.core.clock import now_iso
+from orchestrator.execution.spec import spec_paths
 from orchestrator.environments.layout import env_paths
-from orchestrator.errors import ConfigError, InfrastructureError, OrchestratorError
-from orchestrator.matrix import Cell, LoadedMatrix, default_threads, load_matrix
-from orchestrator.results import CellResult, RunDir, Status, write_json_atomic
-from orchestrator.prepared import Prepared, RunContext
+from orchestrator.core.errors import ConfigError, InfrastructureError, OrchestratorError
+from orchestrator.config.cell import Cell
+from orchestrator.config.load import LoadedMatrix, load_matrix
+from orchestrator.config.expand import default_threads
+from orchestrator.results.schema import CellResult, Status
+from orchestrator.rundir.layout import RunDir
+from orchestrator.core.files import write_json_atomic
+from orchestrator.environments.prepared import Prepared
+from orchestrator.execution.context import RunContext
 from orchestrator.runtimes.base import Log, Runtime
-from orchestrator.slots import Slot
+from orchestrator.execution.slots import Slot
 
 SLOT_RESOURCE = "slot"
 LOG_LIMIT = 1_000_000                 # characters of a cell's log copied back to the driver

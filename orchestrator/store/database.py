@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from orchestrator.errors import StoreError
+from orchestrator.core.errors import StoreError
 from orchestrator.store.schema import LATEST, MIGRATIONS, RESULT_COLUMNS, RUN_COLUMNS, VERSION_TABLE
 
 DEFAULT_FILE = "store.sqlite"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import StoreError
-from orchestrator.results import load_cells
+from orchestrator.core.errors import StoreError
+from orchestrator.results.io import load_cells
 from orchestrator.store.database import Store
 from orchestrator.store.records import read_provenance, rows_of_run
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.results import CellResult, HostInfo, write_json_atomic
+from orchestrator.results.schema import CellResult, HostInfo
+from orchestrator.core.files import write_json_atomic
 from orchestrator.analysis.stats import steady_state
 
 PROJECT = Path(__file__).resolve().parents[2]  # the checkout holding orchestrator/ (its commit is the run's)

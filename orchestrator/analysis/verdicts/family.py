@@ -1,0 +1,80 @@
+"""The report's family of decisions: every pair a report decides (each backend against the reference, the
+fastest against the runner-up, the article's claims), adjusted together by Holm so that the chance of any false
+"faster" or "slower" in the whole report is at most alpha."""
+
+from __future__ import annotations
+
+from orchestrator.analysis.sequential import PairState
+from orchestrator.analysis.verdicts.pairs import PairTest, adjust_family, decide
+from orchestrator.analysis.verdicts.rows import WorkloadVerdict
+from orchestrator.analysis.verdicts.settings import Settings
+
+Slot = tuple[str, str, str]  # where a decision is shown: ("row" | "margin" | "pair", A, B)
+
+
+def decisions(verdicts: list[WorkloadVerdict]) -> dict[tuple[str, str, frozenset[str]], list[Slot]]:
+    """The family: every distinct pair (workload, profile, {A, B}) a report decides, with the places it is shown
+    (the same pair as a row, the margin and a claim is one decision)."""
+    family: dict[tuple[str, str, frozenset[str]], list[Slot]] = {}
+    for v in verdicts:
+        shown = [("row", v.reference, r.environment) for r in v.rows if r.vs_reference is not None]
+        if v.margin is not None and v.fastest is not None and v.runner_up is not None:
+            shown.append(("margin", v.fastest.environment, v.runner_up.environment))
+        shown += [("pair", a, b) for a, b in v.pairs]
+        for slot in shown:
+            family.setdefault((v.workload, v.profile, frozenset(slot[1:])), []).append(slot)
+    return family
+
+
+def _adjust(verdicts: list[WorkloadVerdict], settings: Settings) -> None:
+    by_key = {(v.workload, v.profile): v for v in verdicts}
+    family = decisions(verdicts)
+    tests = {key: _shown(by_key[key[:2]], slots[0]) for key, slots in family.items()}
+    adjusted = adjust_family(tests, settings)
+    for key, slots in family.items():
+        p_adjusted = adjusted[key].p_adjusted
+        for slot in slots:
+            test = _shown(by_key[key[:2]], slot)
+            if p_adjusted is not None and test.p_sequential is not None:
+                _store(by_key[key[:2]], slot, decide(test, p_adjusted, settings.tie_threshold, settings.alpha))
+
+
+def _shown(v: WorkloadVerdict, slot: Slot) -> PairTest:
+    kind, a, b = slot
+    if kind == "pair":
+        return v.pairs[(a, b)]
+    if kind == "margin":
+        assert v.margin is not None
+        return v.margin
+    row = v.row(b)
+    assert row is not None and row.vs_reference is not None
+    return row.vs_reference
+
+
+def _store(v: WorkloadVerdict, slot: Slot, test: PairTest) -> None:
+    kind, a, b = slot
+    if kind == "pair":
+        v.pairs[(a, b)] = test
+    elif kind == "margin":
+        v.margin = test
+    else:
+        row = v.row(b)
+        assert row is not None
+        row.vs_reference = test
+
+
+# ------------------------------------------------------------------------------------------ sequential repeats
+
+
+def pair_states(verdicts: list[WorkloadVerdict]) -> list[PairState]:
+    """Every decision of the report as the sequential rule sees it (analysis/sequential.py: next_round)."""
+    by_key = {(v.workload, v.profile): v for v in verdicts}
+    states = []
+    for key, slots in decisions(verdicts).items():
+        v = by_key[key[:2]]
+        _, a, b = slots[0]
+        test = _shown(v, slots[0])
+        rows = [v.row(a), v.row(b)]
+        valid = all(r is not None and r.validity.valid for r in rows)
+        states.append(PairState(a, b, test.n_a, test.n_b, test.verdict, valid, v.workload, v.profile))
+    return states

@@ -1,0 +1,104 @@
+"""The pair test"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from orchestrator.analysis.holm import holm
+from orchestrator.analysis.ranks import CONFIDENCE, exact_p, shift_interval
+from orchestrator.analysis.sequential import Design, sequential_p
+from orchestrator.analysis.verdicts.settings import (
+    ALPHA,
+    TIE_THRESHOLD,
+    Settings,
+    Verdict,
+)
+
+
+@dataclass(frozen=True)
+class PairTest:
+    """Sample B against sample A: ratio = Hodges-Lehmann estimate of B / A, below 1 means B is faster."""
+
+    n_a: int
+    n_b: int
+    ratio: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None  # the exact two-sided p over all repeats
+    verdict: Verdict
+    level: float | None = None  # the interval's achieved confidence level (0.9 at 3 against 3)
+    p_sequential: float | None = None  # spent over the looks of a sequential run (= p_value with one look)
+    p_adjusted: float | None = None  # Holm over the report's family (what the verdict uses)
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    def describe(self) -> str:
+        """'0.812 [0.78, 0.85]', '0.812 [0.78, 0.85] 90%' below 95%, or '0.812 (one repeat: no interval)'."""
+        if self.ratio is None:
+            return "-"
+        if not self.has_interval:
+            return f"{self.ratio:.3g} (one repeat: no interval)"
+        text = f"{self.ratio:.3g} [{self.low:.3g}, {self.high:.3g}]"
+        if self.level is not None and self.level < CONFIDENCE - 1e-9:
+            text += f" {math.floor(self.level * 100)}%"
+        return text
+
+    def describe_p(self) -> str:
+        """The p the verdict used: Holm-adjusted over the report's family (and spent over a sequential run's looks);
+        the exact p of the pair alone is `p_value`."""
+        if self.p_value is None:
+            return "-"
+        return f"{self.p_adjusted if self.p_adjusted is not None else self.p_value:.3g}"
+
+
+def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHOLD,
+              alpha: float = ALPHA, plan: Design = Design()) -> PairTest:
+    """B's repeats against A's on log times: Hodges-Lehmann ratio and interval, exact rank-sum p; decided alone
+    (a family of one). `workload_verdicts` and `compare_runs` adjust the p over their whole family."""
+    a = [v for v in a if math.isfinite(v) and v > 0]
+    b = [v for v in b if math.isfinite(v) and v > 0]
+    if not a or not b:
+        return PairTest(len(a), len(b), None, None, None, None, "not comparable")
+    estimate, low, high, level = shift_interval(a, b)
+    if len(a) < 2 or len(b) < 2:
+        return PairTest(len(a), len(b), math.exp(estimate), None, None, None, "one repeat: no verdict")
+    p_seq = sequential_p(a, b, plan)
+    test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high),
+                    exact_p(a, b), "no clear difference", level, p_seq, p_seq)
+    return decide(test, p_seq, tie_threshold, alpha)
+
+
+def ratio_interval(a: list[float], b: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Hodges-Lehmann interval of B / A (its achieved level: `ranks.shift_interval`); kept under the name the
+    bootstrap interval had, for callers of that name."""
+    _, low, high, _ = shift_interval(a, b, confidence)
+    return math.exp(low), math.exp(high)
+
+
+def decide(test: PairTest, p_adjusted: float, tie_threshold: float, alpha: float) -> PairTest:
+    """The verdict from the family-adjusted p, the ratio and the interval, on the log scale."""
+    if test.ratio is None or not test.has_interval:
+        return test
+    bound = math.log1p(tie_threshold)
+    log_ratio = math.log(test.ratio)
+    verdict: Verdict = "no clear difference"
+    if p_adjusted <= alpha and log_ratio <= -bound:
+        verdict = "faster"
+    elif p_adjusted <= alpha and log_ratio >= bound:
+        verdict = "slower"
+    elif (test.level or 0) >= 1 - 2 * alpha - 1e-9 and -bound <= math.log(test.low) \
+            and math.log(test.high) <= bound:  # type: ignore[arg-type]
+        verdict = "tie"  # an equivalence test (TOST) at alpha: a (1 - 2 alpha) interval within the bounds
+    return dataclasses.replace(test, p_adjusted=p_adjusted, verdict=verdict)
+
+
+def adjust_family(tests: dict[tuple, PairTest], settings: Settings) -> dict[tuple, PairTest]:
+    """Holm over the family's sequential p-values; each test decided again with its adjusted p. Keys name a
+    decision; two keys naming the same pair (A vs B and B vs A) must be merged by the caller."""
+    adjusted = holm({k: t.p_sequential for k, t in tests.items() if t.p_sequential is not None})
+    return {k: decide(t, adjusted[k], settings.tie_threshold, settings.alpha) if k in adjusted else t
+            for k, t in tests.items()}

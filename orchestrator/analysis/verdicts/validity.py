@@ -1,0 +1,125 @@
+"""Validity before speed"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from orchestrator.analysis.stats import Group
+from orchestrator.analysis.verdicts.settings import Basis, Gate
+
+CHANCE = {"mnist": 0.1, "cifar10": 0.1, "babi": 1 / 6}  # QA1 answers are one of six places
+CHANCE_FACTOR = 1.5  # test accuracy below chance x 1.5 counts as "at chance"
+ACCURACY_GAP = 0.10  # test accuracy this far (absolute) below the other backends' median is "far below"
+# `validity: loss`: a final training loss this far (relative) above the others' median is "far above". Wide enough
+# for backends that train the same model at different paces (ResNet-50 after 4 epochs: 1.47 on TensorFlow against
+# 2.28-2.29 on JAX and PyTorch, each valid), narrow enough for one that barely trains.
+LOSS_GAP = 0.5
+
+
+# ---------------------------------------------------------------------------------------------------- validity
+
+
+VALID = {"accuracy": "valid", "loss": "valid by training loss (accuracy not judged)",
+         "synthetic": "valid (synthetic data: finite loss, accuracy not judged)"}
+SPEED_ONLY = {"loss": " (validity by training loss: speed only)", "synthetic": " (synthetic data: speed only)"}
+
+
+@dataclass(frozen=True)
+class Validity:
+    reasons: tuple[str, ...] = ()
+    gate: Basis = "accuracy"
+
+    @property
+    def valid(self) -> bool:
+        return not self.reasons
+
+    def describe(self) -> str:
+        return "; ".join(self.reasons) if not self.valid else VALID[self.gate]
+
+
+def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -> Validity:
+    """Why this backend's result on the workload cannot count (empty when it can). `others`: the other
+    backends on the same workload and profile; `gate`: what shows the backend trained the model (test accuracy,
+    or training loss for a `validity: loss` profile)."""
+    basis: Basis = "synthetic" if gate == "accuracy" and group.synthetic else gate
+    if not group.ok:
+        return Validity((f"no ok repeat ({group.status})",), basis)
+    if not group.steady_samples:
+        return Validity(("no steady state (fewer than 2 epochs)",), basis)
+    reasons = []
+    zero = next((r for r in group.ok if r.timings.steady_state_s is not None and r.timings.steady_state_s <= 0), None)
+    if zero is not None:
+        reasons.append(f"a steady state of 0 s (repeat {zero.workload.repeat}): not a measurement")
+    nan = _nan_loss(group)
+    if nan:
+        reasons.append(nan)
+    elif gate == "loss":
+        reasons.extend(_loss_reasons(group, others))
+    if basis == "accuracy":
+        reasons.extend(_accuracy_reasons(group, others))
+    return Validity(tuple(reasons), basis)
+
+
+def _accuracy_reasons(group: Group, others: list[Group]) -> list[str]:
+    """At chance, or more than ACCURACY_GAP below the others' median; a configuration is held to its base (the
+    float32 default run of the same environment) where that ran, as a mixed-precision or eager row must match it."""
+    accuracy = group.test_accuracy
+    if accuracy is None:
+        return []
+    reasons = []
+    chance = CHANCE.get(group.ok[0].data.dataset or "")
+    if chance is not None and accuracy < chance * CHANCE_FACTOR:
+        reasons.append(f"test accuracy {accuracy:.3f} is at chance (chance {chance:.3f})")
+    base = next((g for g in others if g.environment == group.configuration_base and g.ok
+                 and g.test_accuracy is not None and not g.synthetic), None)
+    if base is not None and base.test_accuracy is not None:
+        if accuracy < base.test_accuracy - ACCURACY_GAP:
+            reasons.append(f"test accuracy {accuracy:.3f} is far below its base {base.environment}'s "
+                           f"{base.test_accuracy:.3f} (gap over {ACCURACY_GAP:.2f})")
+        return reasons
+    peers = [g.test_accuracy for g in others if g.test_accuracy is not None and g.ok and not g.synthetic]
+    if peers and accuracy < statistics.median(peers) - ACCURACY_GAP:
+        reasons.append(f"test accuracy {accuracy:.3f} is far below the other backends' "
+                       f"{statistics.median(peers):.3f} (median; gap over {ACCURACY_GAP:.2f})")
+    return reasons
+
+
+def training_loss(group: Group) -> tuple[float, float] | None:
+    """The median over ok repeats of the first and of the last epoch's training loss (None: not recorded)."""
+    pairs = [(r.metrics.per_epoch[0].loss, r.metrics.per_epoch[-1].loss) for r in group.ok
+             if len(r.metrics.per_epoch) >= 2]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return None
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
+
+
+def _loss_reasons(group: Group, others: list[Group]) -> list[str]:
+    """`validity: loss`: the training loss must fall, and end near the other backends' (same model, data, sizes)."""
+    loss = training_loss(group)
+    if loss is None:
+        return ["no training loss per epoch recorded: the loss gate cannot judge it"]
+    first, last = loss
+    reasons = []
+    if not last < first:
+        reasons.append(f"training loss did not fall ({first:.3g} in the first epoch, {last:.3g} in the last)")
+    peers = [t[1] for t in (training_loss(g) for g in others if g.ok) if t is not None]
+    if peers and last > statistics.median(peers) * (1 + LOSS_GAP):
+        reasons.append(f"final training loss {last:.3g} is far above the other backends' "
+                       f"{statistics.median(peers):.3g} (median; over {LOSS_GAP:.0%} above)")
+    return reasons
+
+
+def _nan_loss(group: Group) -> str | None:
+    for r in group.ok:
+        for e in r.metrics.per_epoch:
+            for name in ("loss", "val_loss"):
+                value = getattr(e, name)
+                if value is not None and not math.isfinite(value):
+                    return f"{name} went NaN (repeat {r.workload.repeat}, epoch {e.epoch})"
+        loss = r.metrics.test.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            return f"test loss is NaN (repeat {r.workload.repeat})"
+    return None

@@ -1,0 +1,102 @@
+"""Writing a run's report (HTML, plots, verdict settings) from its results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from orchestrator.analysis.stats import NOISE_CV, group_results
+from orchestrator.analysis.verdicts import assemble as verdict
+from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.core.errors import ConfigError, ResultsError
+from orchestrator.core.files import write_json_atomic
+from orchestrator.report import keras_cost as keras_cost_report
+from orchestrator.report.energy import energy_table, unmeasured_note
+from orchestrator.report.html import render
+from orchestrator.report.plots import render_all
+from orchestrator.report.terminal import group_table, print_summary, print_verdicts
+from orchestrator.results.io import LoadReport, load_cells
+
+SETTINGS_FILE = "verdict-settings.json"  # the matrix's reference, tie threshold and alpha, saved by `run`
+
+
+def read_settings(run_path: Path) -> Settings:
+    """The verdict settings `orchestrate run` saved beside the cells; defaults when absent or unreadable."""
+    try:
+        raw = json.loads((run_path / SETTINGS_FILE).read_text())
+        return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]),
+                        tuple(int(n) for n in raw.get("looks", ())), tuple(float(f) for f in raw.get("spending", ())),
+                        tuple(str(name) for name in raw.get("loss_gate", ())))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Settings()
+
+
+def save_settings(run_path: Path, settings: Settings) -> None:
+    write_json_atomic(run_path / SETTINGS_FILE, dataclasses.asdict(settings))
+
+
+def load_run(run_dir: str | Path) -> LoadReport:
+    """The cell results of a run folder; a clear error when there is nothing to report."""
+    path = Path(run_dir)
+    if not (path / "cells").is_dir():
+        raise ResultsError(f"{path}: not a run folder (no cells/ inside); give results/<run-id> of an "
+                           "`orchestrate run`")
+    loaded = load_cells(path)
+    if not loaded.results:
+        extra = f"; {len(loaded.rejected)} file(s) rejected: " + "; ".join(loaded.rejected.values()) \
+            if loaded.rejected else ""
+        raise ResultsError(f"{path}: no valid cell results in {path / 'cells'}{extra}")
+    return loaded
+
+
+def parse_targets(items: list[str]) -> dict[str, float]:
+    targets = {}
+    for item in items:
+        workload, sep, value = item.partition("=")
+        try:
+            accuracy = float(value)
+        except ValueError:
+            accuracy = -1.0
+        if not sep or not workload or not 0 < accuracy <= 1:
+            raise ConfigError(f"--target {item!r}: write WORKLOAD=ACCURACY with an accuracy in (0, 1], "
+                              "e.g. --target mnist_mlp=0.97")
+        targets[workload] = accuracy
+    return targets
+
+
+def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console, settings: Settings,
+                 targets: dict[str, float] | None = None, noise_cv: float = NOISE_CV,
+                 cells_table: bool = False) -> Path:
+    """Print the verdicts (and the tables), write the PNGs and report.html into `out`; return the page's path."""
+    results = loaded.results
+    groups = group_results(results, targets, noise_cv)
+    verdicts = verdict.build(groups, settings)
+    run_id = results[0].run_id
+    print_verdicts(verdicts, console)
+    if cells_table:
+        print_summary(results, console, title=f"Run {run_id}: cells")
+        console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
+    if (keras_cost := keras_cost_report.terminal_table(groups, settings)) is not None:
+        console.print(keras_cost)
+    if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
+        console.print(energy)
+    elif (note := unmeasured_note(results)) is not None:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
+    for path, why in loaded.rejected.items():
+        console.print(f"[yellow]ignored {path}: {why}[/yellow]")
+    try:
+        plots = render_all(groups, run_path, out, verdicts)
+        page = render(run_id, results, groups, plots, loaded.rejected, targets or {}, verdicts)
+        html_path = out / "report.html"
+        tmp = html_path.with_name(".report.html.tmp")
+        tmp.write_text(page)
+        tmp.replace(html_path)
+    except OSError as exc:
+        raise ResultsError(f"cannot write the report into {out} ({exc.strerror}); choose another with --out") from None
+    for plot in plots:
+        console.print(f"plot: {plot.path}", markup=False, highlight=False)
+    console.print(f"report: {html_path}", markup=False, highlight=False, soft_wrap=True)
+    return html_path
