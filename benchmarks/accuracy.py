@@ -1,4 +1,4 @@
-"""Acceptance check: test accuracy of the workloads at their article sizes, against the targets of issue 3.
+"""Acceptance check: test accuracy of the workloads at their article sizes, against reference.md's targets.
 
     .venv/bin/python benchmarks/accuracy.py --data-dir ../shared/data                  # mlp, cnn, babi on keras3-jax
     .venv/bin/python benchmarks/accuracy.py --workload babi_rnn --env keras3-tensorflow
@@ -24,7 +24,7 @@ from orchestrator.cli import main as orchestrate  # noqa: E402
 from orchestrator.results.schema import CellResult
 from orchestrator.results.io import read_cell
 
-# workload: (epochs, judge, target text). Targets from issue 3 / shared/docs/reference.md.
+# workload: (epochs, judge, target text). Targets from shared/docs/reference.md.
 TARGETS = {
     "mnist_mlp": (20, lambda acc: acc >= 0.98, ">= 0.98 (upstream 0.9840)"),
     "mnist_cnn": (12, lambda acc: acc >= 0.99, ">= 0.99 (upstream 0.9925)"),

@@ -1,4 +1,4 @@
-"""Calibration of the verdicts, by simulation through the project's own code (issue 22).
+"""Calibration of the verdicts, by simulation through the project's own code.
 
 Lognormal steady states (coefficient of variation CV), drawn for each repeat of each backend, go through
 `group_results`, `analysis.verdicts.assemble.build` (every ratio to the reference, the fastest-vs-runner-up margin and the

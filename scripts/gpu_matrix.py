@@ -32,7 +32,7 @@ def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any
                        "env": {**(envs["keras3-jax"].get("env") or {}), **JAX_GPU_ENV},
                        "notes": "existing interpreter (build: none): its own CUDA build of JAX; no preallocation"},
     }
-    environments.update(native_environments(torch_py, jax_py))  # issue 19: the cost of Keras on the GPU
+    environments.update(native_environments(torch_py, jax_py))  # the cost of Keras on the GPU
     raw = only_environments(raw, environments)
     raw["default"] = {"profile": "gpu-check", "environments": list(environments), "workloads": ["mnist_mlp", "mnist_cnn"]}
     raw["profiles"] = {
@@ -46,7 +46,7 @@ def gpu_matrix(raw: dict[str, Any], torch_py: str, jax_py: str) -> dict[str, Any
 
 
 def native_environments(torch_py: str, jax_py: str) -> dict[str, Any]:
-    """The same frameworks written natively (issue 19), on the same interpreters: native-torch, and native-jax where
+    """The same frameworks written natively, on the same interpreters: native-torch, and native-jax where
     the JAX interpreter has flax and optax; the report's "cost of Keras" section pairs them with the Keras cells."""
     found = {}
     for name, py, check in (("native-torch", torch_py, "torch"), ("native-jax", jax_py, "flax.nnx, optax")):

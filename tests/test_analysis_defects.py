@@ -1,4 +1,4 @@
-"""The defects of issue 22, each on constructed repeats (pure Python, seconds): exact p with ties, a symmetric tie
+"""Defects found by a statistics audit, each on constructed repeats (pure Python, seconds): exact p with ties, a symmetric tie
 threshold, interval labels that do not overstate coverage, wins counted when the reference is invalid, a ranking
 over one set of workloads, a steady state of 0 never fastest, claims judged per profile, and the help of
 `compare --fail-on-slower` saying how many repeats it needs."""

@@ -1,4 +1,4 @@
-"""Issue 13: per-environment settings (LSTM mode pin, wait policy, cuDNN autotune) reach the cell's process and
+"""Per-environment settings (LSTM mode pin, wait policy, cuDNN autotune) reach the cell's process and
 come back in the fairness table; what the caller's shell sets does not leak in."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_matrix_pins_reach_the_process_and_the_callers_do_not(tmp_path: Path, re
     assert "OMP_WAIT_POLICY" not in tf1 and tf1["TF_CUDNN_USE_AUTOTUNE"] == "1"
 
 
-# Fields added after environments were first built (issues 18, 19): at their defaults they leave the hash alone.
+# Fields added after environments were first built: at their defaults they leave the hash alone.
 ADDED_LATER = ("no_deps", "api", "configurations", "base", "configuration")
 
 

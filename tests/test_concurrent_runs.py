@@ -1,4 +1,4 @@
-"""Load (issue 21): four `orchestrate run`s at once on one machine, different run ids, one shared environment
+"""Load: four `orchestrate run`s at once on one machine, different run ids, one shared environment
 cache. Each finishes with its own correct results and summary, and each warns that the machine is busy, naming
 the other runs."""
 

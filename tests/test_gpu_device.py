@@ -1,4 +1,4 @@
-"""Where a GPU cell really ran, and the GPU check's settings (issue 24), with the fake NVML where the GPU is absent.
+"""Where a GPU cell really ran, and the GPU check's settings, with the fake NVML where the GPU is absent.
 
 - "ran on the GPU" needs the framework's own word (workloads/harness.py framework_device), not NVML alone;
 - slots number GPUs as NVML does (CUDA_DEVICE_ORDER=PCI_BUS_ID); an empty CUDA_VISIBLE_DEVICES means no GPU;

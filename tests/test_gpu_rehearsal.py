@@ -1,4 +1,4 @@
-"""The GPU check's offline path, rehearsed on a CPU machine (issue 24).
+"""The GPU check's offline path, rehearsed on a CPU machine.
 
 - The overlay takes the wheel folder's typing_extensions over an interpreter's older one (pydantic-core needs
   >= 4.14): a real stand-in interpreter with typing_extensions 4.12, real wheels, `orchestrator.cli --help`.

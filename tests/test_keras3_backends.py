@@ -121,7 +121,7 @@ def test_summary_holds_every_cell(smoke_run: dict) -> None:
     assert len(summary["cells"]) == len(ENVS) * len(WORKLOADS) and summary["rejected"] == {}
 
 
-def test_issue13_settings_are_read_back(smoke_run: dict) -> None:
+def test_backend_settings_are_read_back(smoke_run: dict) -> None:
     """LSTM mode pinned (2) and in force, the prefetching feed for cifar10, cuDNN autotune off on a CPU torch."""
     for (env, workload), r in smoke_run["cells"].items():
         hp = r.model.hyperparameters

@@ -1,4 +1,4 @@
-"""The cost of Keras (issue 19), without running anything: native environments in the matrix (api: native, no
+"""The cost of Keras, without running anything: native environments in the matrix (api: native, no
 keras field; errors name the field), and the Keras 3 / native pairing on constructed repeats: a known Keras
 overhead is found, a native version that learns less is not called fast, unrelated backends are not paired."""
 

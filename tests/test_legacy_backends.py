@@ -1,4 +1,4 @@
-"""Acceptance of issue 4: the article's backends for real.
+"""Acceptance: the article's backends for real.
 
 One integration test runs exactly `orchestrate run matrix.yaml --profile smoke --env cntk --env theano
 --env mxnet-keras1 --env mxnet-keras2 --env tensorflow1 --all` (25 cells, real data, real Python 3.6 environments)
@@ -133,7 +133,7 @@ def test_cntk_mpi_links_are_private_to_the_environment(env_cache: Path, legacy_r
     assert legacy_run["cells"][("cntk", "mnist_mlp")].status == "ok"  # CNTK imported through those links
 
 
-# Issue 13: the settings in force, read back from each framework inside the cells.
+# The settings in force, read back from each framework inside the cells.
 LSTM_PINS = {"tensorflow1": 2, "cntk": 2, "theano": 2, "mxnet-keras1": 0, "mxnet-keras2": 1}
 OPTIMIZERS = {"mnist_mlp": "RMSprop", "mnist_cnn": "Adadelta", "cifar10_cnn": "RMSprop", "mnist_hrnn": "RMSprop",
               "babi_rnn": "Adam"}

@@ -1,4 +1,4 @@
-"""Matrix fields of issue 14: existing environments (`build: none`, `wheels`) and the machine's `price`."""
+"""Matrix fields: existing environments (`build: none`, `wheels`) and the machine's `price`."""
 
 from __future__ import annotations
 

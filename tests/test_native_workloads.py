@@ -1,4 +1,4 @@
-"""Acceptance for the native workloads (issue 19): PyTorch, JAX (flax nnx + optax) and TensorFlow 2 without
+"""Acceptance for the native workloads: PyTorch, JAX (flax nnx + optax) and TensorFlow 2 without
 Keras run mnist_mlp, mnist_cnn and text_transformer on the CPU through the real CLI (smoke profile, real
 virtualenvs, real data), beside keras3-torch running the Keras versions: the same parameter counts, the
 harness's events (epochs, test metrics, versions, threads read back), and test accuracy after the same short run

@@ -1,4 +1,4 @@
-"""Issue 13, item 1: what keras-mxnet's optimizers compute, one step at a time, against Keras 2.0.8's rules.
+"""What keras-mxnet's optimizers compute, one step at a time, against Keras 2.0.8's rules.
 
 keras-mxnet (1.2.2.1 and 2.2.4.3) swaps Keras' RMSprop, Adadelta and Adam for MXNet's own. A probe runs three
 train_on_batch steps of a one-weight-vector linear model (mse, no bias) inside the real environment, with the

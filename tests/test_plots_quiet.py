@@ -1,4 +1,4 @@
-"""The report's plots print no warnings (issue 21): rendered with every warning turned into an error, on a run
+"""The report's plots print no warnings: rendered with every warning turned into an error, on a run
 whose first environment failed every repeat (no steady state: the case that left matplotlib's epoch-time legend
 without a labelled artist) beside valid ones."""
 

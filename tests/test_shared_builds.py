@@ -1,4 +1,4 @@
-"""Environment builds are safe to share (issue 21): four `orchestrate build keras3-jax` processes on one fresh
+"""Environment builds are safe to share: four `orchestrate build keras3-jax` processes on one fresh
 cache (a real uv build), the one building SIGKILLed mid-install. The environment is built exactly once to
 the end, by one of the three others after it removed the partial build; the other two wait, saying for whom,
 and reuse it; it ends ready and importable."""

@@ -1,4 +1,4 @@
-"""Set-up that sets up (issue 21): the system packages of the selected environments are installed before any
+"""Set-up that sets up: the system packages of the selected environments are installed before any
 build where this process may install them; where it may not, `orchestrate run` / `build` stop before any build
 (exit 2) with the one command to run; an environment that still cannot be prepared is reported once and its
 cells are recorded failed with that reason, none started.

@@ -1,6 +1,6 @@
 """What validity is judged on. On synthetic data (`--data synthetic`, or a user's file with no dataset) accuracy
 says nothing about training, so backends at chance still count when their loss is finite, and the verdict says it
-is speed only. A configuration (`<base>+<name>`, issue 18) is held to its base, the float32 default run of the same
+is speed only. A configuration (`<base>+<name>`) is held to its base, the float32 default run of the same
 environment: within ACCURACY_GAP of its test accuracy, whatever the other backends reached."""
 
 from __future__ import annotations

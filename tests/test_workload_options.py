@@ -1,4 +1,4 @@
-"""Issue 13, items 3 and 4 inside real environments: the prefetching feed (order kept, errors raised in the
+"""Inside real environments: the prefetching feed (order kept, errors raised in the
 consumer, the queue bounded at 10) and cifar10's optional augmented evaluation (the article's
 evaluate_generator) on Keras 1.2.2, 2.3.1 and 3."""
 

@@ -53,7 +53,7 @@ def test_smoke_cell_of_every_workload(repo: Path, data_dir: Path, env_cache: Pat
     assert results["mnist_hrnn"].data.samples == {"train": 256, "test": 128}
     babi = results["babi_rnn"]
     assert babi.model.hyperparameters["vocab_size"] == 22 and babi.model.hyperparameters["story_maxlen"] == 68
-    # Keras trains on int(512 * (1 - 0.05)) = 486 (not 512 - int(512 * 0.05) = 487: issue 13, item 6)
+    # Keras trains on int(512 * (1 - 0.05)) = 486 (not 512 - int(512 * 0.05) = 487: Keras's own rounding)
     assert babi.timings.samples_per_s == pytest.approx(486 / babi.timings.steady_state_s)
     assert any("hard_sigmoid" in d for d in babi.model.deviations)
     assert any("sqrt(v + epsilon)" in d for d in results["mnist_hrnn"].model.deviations)

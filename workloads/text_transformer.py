@@ -1,4 +1,4 @@
-"""text_transformer: a small BERT-style encoder classifier on bAbI QA1 (issue 19), Keras 3 only.
+"""text_transformer: a small BERT-style encoder classifier on bAbI QA1, Keras 3 only.
 
 [CLS] story question tokens -> token + position embeddings (uniform +-0.05), LayerNorm, dropout; 2 post-LayerNorm
 encoder blocks (4-head self-attention with attention dropout, residual, LayerNorm; Dense 128 GELU (erf), Dense 64,

@@ -1,4 +1,4 @@
-"""The cost of Keras (issue 19): each Keras 3 backend's steady-state time over its framework written natively.
+"""The cost of Keras: each Keras 3 backend's steady-state time over its framework written natively.
 
 Pairs, per workload x profile, every native environment (results with keras_version "native", from
 workloads/native/) with every Keras 3 environment of the same backend (keras3-torch / native-torch, ...), and

@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace, console: Console, loaded: LoadedMatrix, runti
                           observer=RunProgress(console, run_dir.logs_dir))
     with scheduler.observer:  # type: ignore[attr-defined]
         results = scheduler.run(cells)
-        if budget_s is not None and not scheduler.fault:  # issue 22: repeats spent where the answer is undecided
+        if budget_s is not None and not scheduler.fault:  # repeats spent where the answer is undecided
             results += more_rounds(scheduler, first_round, run_dir, settings, budget_s, console)
     if scheduler.fault:
         return _stopped(args, console, scheduler, run_dir, kept)

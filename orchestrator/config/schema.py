@@ -73,7 +73,7 @@ class ImageSpec(_Strict):
 
 
 class Configuration(_Strict):
-    """One setting of an environment, run as its own row beside the plain environment: `<env>+<name>` (issue 18).
+    """One setting of an environment, run as its own row beside the plain environment: `<env>+<name>`.
 
     It shares the environment's build (virtualenv or image); only what the cell is told changes: Keras 3's
     jit_compile (XLA on TensorFlow and JAX, torch.compile on PyTorch), a mixed-precision dtype policy, the batch
@@ -109,7 +109,7 @@ class Environment(_Strict):
     backend: Backend
     keras: str = ""
     # keras: the workloads through Keras (this `keras` version); native: written in the framework's own API
-    # (workloads/native/, issue 19: the cost of Keras), no `keras` field.
+    # (workloads/native/: the cost of Keras), no `keras` field.
     api: Literal["keras", "native"] = "keras"
     python: str
     requirements: str = ""
@@ -128,7 +128,7 @@ class Environment(_Strict):
     image: ImageSpec | None = None
     # The LSTM `implementation` mode to pin (Keras 1: consume_less cpu/mem/gpu = 0/1/2); None: the Keras default.
     lstm_implementation: Literal[0, 1, 2] | None = None
-    # Settings run side by side as `<env>+<name>` environments sharing this one's build (issue 18).
+    # Settings run side by side as `<env>+<name>` environments sharing this one's build.
     configurations: dict[str, Configuration] = Field(default_factory=dict)
     # Set on a derived `<env>+<name>` environment only (made by load_matrix, never written in a matrix file).
     base: str | None = None

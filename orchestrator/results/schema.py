@@ -31,7 +31,7 @@ class EnvironmentInfo(_Model):
     packages: dict[str, str] = Field(default_factory=dict)
     env_hash: str | None = None
     image: str | None = None
-    # A configuration (`<base>+<name>`, issue 18): its base environment and settings (jit_compile, mixed precision...).
+    # A configuration (`<base>+<name>`): its base environment and settings (jit_compile, mixed precision...).
     configuration: dict[str, Any] | None = None
 
 

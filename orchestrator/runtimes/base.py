@@ -69,7 +69,7 @@ class Runtime(ABC):
     def prepare(self, env_name: str, force: bool = False) -> Prepared:
         """Prepare an environment once per runtime object; reuse it when nothing that defines it changed."""
         env = self.loaded.matrix.environments[env_name]
-        if env.base is not None:  # a configuration: its base's build, its own settings and name (issue 18)
+        if env.base is not None:  # a configuration: its base's build, its own settings and name
             return replace(self.prepare(env.base, force), name=env_name, environment=env)
         if force or env_name not in self._prepared:
             self._prepared[env_name] = self._prepare(env_name, force)

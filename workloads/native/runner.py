@@ -53,7 +53,7 @@ def run(spec, events, describe_device=None):
     fit(spec, trainer, data, events)
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": int(len(data["x_train"]))}
     events.write("fit", **totals)
-    if describe_device is not None:  # where the framework says the model ran (issue 24), as for Keras cells
+    if describe_device is not None:  # where the framework says the model ran, as for Keras cells
         events.write("device", framework=describe_device(spec["backend"], Weights(first_weight(trainer))))
 
     t0 = time.perf_counter()
