@@ -21,6 +21,7 @@ def orchestrate(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], capture_output=True, text=True)
 
 
+@pytest.mark.quick  # the quick tier's one real cell (scripts/test.sh --quick)
 def test_smoke_cell_end_to_end(repo: Path, data_dir: Path, env_cache: Path, tmp_path: Path) -> None:
     rc = main(["run", str(repo / "matrix.yaml"), "--profile", "smoke", "--env", "keras3-jax",
                "--workload", "mnist_mlp", "--results-dir", str(tmp_path), "--run-id", "it",

@@ -3,7 +3,7 @@
 A claim is an ordering (or a tie) between two of the article's backends on one workload, with the K80 ratio
 where the sources give one. It is judged on this machine by the same pair test as every verdict (Hodges-Lehmann
 ratio over repeats, exact rank-sum test, tie threshold), between the environments that stand for those backends
-here, as one of the report's decisions adjusted together (Holm, analysis/verdicts.py), on every profile of the
+here, as one of the report's decisions adjusted together (Holm, analysis/verdicts/family.py), on every profile of the
 workload that ran. Orderings and ratios are compared, never seconds across different hardware.
 
 Sources: docs/reference.md of the project (the article's text, and its notebooks' surviving outputs as corrected:

@@ -1,7 +1,5 @@
-"""The matrix file: environments x workloads x profiles, validated before anything runs.
-
-`load_matrix` turns YAML into a `Matrix`; `expand` turns a Matrix and a selection into `Cell`s.
-Every validation error names the file, the field path and, where it helps, the allowed values.
+"""The matrix's schema: environments x workloads x profiles as pydantic models, every number with a range and
+every name plain, validated before anything runs. Reading the file is load.py's; cells are expand.py's.
 """
 
 from __future__ import annotations
@@ -43,9 +41,9 @@ class _Strict(BaseModel):
 class ImageSpec(_Strict):
     """How the Docker runtime builds this environment's image (used by `--runtime docker`).
 
-    Every field is optional: orchestrator/environments/images.py fills the gaps with defaults per Keras generation (legacy
-    stacks on CUDA 10.0 / cuDNN 7 and Ubuntu 18.04's Python 3.6, Keras 3 on CUDA 12). Paths are relative to the
-    matrix file; the Dockerfiles default to the project's own docker/ folder.
+    Every field is optional: orchestrator/environments/images.py fills the gaps with defaults per Keras generation
+    (legacy stacks on CUDA 10.0 / cuDNN 7 and Ubuntu 18.04's Python 3.6, Keras 3 on CUDA 12). Paths are relative to
+    the matrix file; the Dockerfiles default to the project's own docker/ folder.
     """
 
     dockerfile: str | None = None
@@ -252,7 +250,7 @@ class Profile(_Strict):
     timeout_s: float = Field(default=3600, gt=0, le=MAX_TIMEOUT_S)
     memory_limit_gb: float | None = Field(default=None, gt=0, le=MAX_MEMORY_GB)
     data: DataSource = "real"
-    # What shows a backend trained the model before its speed counts (analysis/verdicts.py): `accuracy` (test
+    # What shows a backend trained the model before its speed counts (analysis/verdicts/validity.py): `accuracy` (test
     # accuracy off chance and near the other backends'), or `loss` for random-weight models trained too briefly to
     # leave chance (training loss falls and ends near the others'; accuracy reported, not judged: speed only).
     validity: Literal["accuracy", "loss"] = "accuracy"
@@ -290,7 +288,7 @@ class Matrix(_Strict):
     retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     # A folder of extra workload modules (relative to this file), searched before the project's workloads/.
     workloads_dir: str | None = None
-    # Verdicts (orchestrator/analysis/verdicts.py): every backend's time is put as a ratio to this environment's; default
+    # Verdicts (orchestrator/analysis/verdicts/): every backend's time is put as a ratio to this environment's; default
     # the article's TensorFlow environment (tensorflow1) when the matrix has it, else the first one run.
     reference: str | None = None
     # A difference smaller than this fraction (0.05: 5%) is never called faster or slower: a tie.

@@ -1,4 +1,5 @@
-"""An environment ready to run cells: what a runtime's prepare returns."""
+"""An environment ready to run cells: what a runtime's prepare returns (a virtualenv, an image or an existing
+interpreter), with its content hash, its packages and the paths a cell's process needs."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""What a runtime hands the rest of the pipeline: an environment that is ready to run cells, and where a
-cell's run writes. Below both `cells.py` and `runtimes/` (both read these), above the matrix and results."""
+"""Where a cell's run writes and what it runs with: the run folder, the data folder, the slot, the cancel event and
+the monitor's rate, handed by the scheduler to a runtime for each cell."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The verdict section of a report, computed once and rendered by terminal.py and html.py: per workload the
-fastest valid backend with its margin, every backend's ratio to the reference, the ranking across workloads,
-the performance profile and the article's claims judged on this machine."""
+"""Text of the verdict section shared by terminal.py and html.py: workload counts of a rank, where a claim was
+judged, the article's ordering and K80 ratio beside a verdict, and the ms/step caption. The verdict itself is
+decided in analysis/verdicts/assemble.py."""
 
 from __future__ import annotations
 

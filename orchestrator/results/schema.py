@@ -1,7 +1,5 @@
-"""The CellResult schema (documented in docs/results-schema.md), atomic writes, loading and merging.
-
-A result file is written to a temporary name in the same directory, fsynced, then renamed: a crash at
-any moment leaves either the old complete file or the new complete file, never a partial one.
+"""The CellResult schema (documented in docs/results-schema.md): one cell's result, with the versions, host,
+device, threads and data provenance it was made with. Writing is core/files.py's (atomic); reading is io.py's.
 """
 
 from __future__ import annotations

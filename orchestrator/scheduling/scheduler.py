@@ -12,7 +12,7 @@ prepared once (by the first slot that needs it), each result written (atomically
 - Faults: a result or a cell's file that cannot be written (full disk, read-only or vanished folder, permissions)
   or a data directory that vanished stops the run like a second Ctrl-C; `fault` says why, `unsaved` holds the
   results that ended but could not be written (orchestrator/rundir/faults.py).
-- Resume: `resume_plan` keeps the valid ok results of an earlier attempt at the same run and runs the rest.
+- Resume: the plan it is given is already filtered (resume.py keeps the valid ok results of an earlier attempt).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Run against run"""
+"""Run against run: each environment x workload of run B against the same in run A, by the pair test, the
+family adjusted by Holm (`orchestrate compare`)."""
 
 from __future__ import annotations
 

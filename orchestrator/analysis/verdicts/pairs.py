@@ -1,4 +1,6 @@
-"""The pair test"""
+"""The pair test: two samples of repeats (one steady state per repeat) compared on log times by the
+Hodges-Lehmann ratio with its exact Mann-Whitney interval and the exact rank-sum p (sequential when the settings
+have looks), then decided faster / slower / tie / no clear difference against the tie threshold and alpha."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Across workloads"""
+"""Across workloads: the ranking by the geometric mean of each backend's ratios to the reference (the backends
+valid on every workload first) and the Dolan-More performance profile."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Validity before speed"""
+"""Validity before speed: a backend whose loss went NaN, whose test accuracy is at chance or far below the
+others' (a configuration's: below its base's), or on a `validity: loss` profile whose training loss does not fall
+or ends far above the others', is excluded from "fastest" with its reason. On synthetic data only a finite loss
+is asked."""
 
 from __future__ import annotations
 
