@@ -220,7 +220,8 @@ def test_cost_per_epoch_run_and_samples() -> None:
 def test_energy_and_cost_reach_the_report_and_the_comparison() -> None:
     from rich.console import Console
 
-    from orchestrator.report.energy import comparison_table, energy_rows, html_section
+    from orchestrator.analysis.energy import energy_rows
+    from orchestrator.report.energy import comparison_table, html_section
 
     def measured(watts: float, run_id: str, other_pids: list[int]) -> CellResult:
         ts = [i * 0.5 for i in range(13)]
@@ -246,7 +247,8 @@ def test_energy_and_cost_reach_the_report_and_the_comparison() -> None:
 
 
 def test_a_run_with_nothing_measured_gets_one_line_not_a_table_of_dashes() -> None:
-    from orchestrator.report.energy import energy_rows, energy_table, unmeasured_note
+    from orchestrator.analysis.energy import energy_rows
+    from orchestrator.report.energy import energy_table, unmeasured_note
 
     r = result_with(epochs((0.0, 2.0), (2.0, 4.0)), 2.0, 10.0, 500.0)
     nothing = r.model_copy(update={"energy": {"gpu": {"available": False, "reason": "no GPU: NVML Shared Library "

@@ -22,7 +22,8 @@ from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.config.load import load_matrix
 from orchestrator.config.schema import only_environments
 from orchestrator.results.io import read_cell
-from orchestrator.runtimes.local import LocalRuntime, uv_binary
+from orchestrator.environments.venv import uv_binary
+from orchestrator.runtimes.local import LocalRuntime
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ import pytest
 from orchestrator.config.load import load_matrix
 from orchestrator.cli import main
 from orchestrator.environments.system_packages import PackageManager, dpkg_missing
-from orchestrator.runtimes.local import LocalRuntime, find_shared_library
+from orchestrator.environments.venv import find_shared_library
+from orchestrator.runtimes.local import LocalRuntime
 
 LEGACY_ENVS = ["tensorflow1", "cntk", "theano", "mxnet-keras1", "mxnet-keras2"]
 

@@ -5,7 +5,6 @@ The accuracy gate is unchanged for every other profile."""
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.analysis.verdicts.workloads import workload_verdicts
 from orchestrator.cli import main
 from orchestrator.workflows.report import read_settings, save_settings
-from orchestrator.commands.run import _settings
+from orchestrator.workflows.run import run_settings
 from orchestrator.core.errors import ConfigError
 from orchestrator.config.load import load_matrix
 from orchestrator.analysis.verdicts import assemble as verdict_report
@@ -118,8 +117,7 @@ def test_the_matrix_declares_the_gate_per_profile_and_the_run_saves_it(repo: Pat
     loaded = load_matrix(repo / "matrix.yaml")
     assert loaded.matrix.profiles["modern-cpu"].validity == "loss"
     assert loaded.matrix.profiles["compare"].validity == "accuracy"
-    args = argparse.Namespace(profile="modern-cpu", budget=None)
-    settings = _settings(args, loaded)
+    settings = run_settings(loaded, profile="modern-cpu", budget=None)
     assert "modern-cpu" in settings.loss_gate and "compare" not in settings.loss_gate
 
     results = RunDir(tmp_path, "gated")

@@ -186,7 +186,7 @@ def test_an_environment_docker_cannot_name_is_refused_for_images(tmp_path: Path,
 def environment_table_text(loaded: LoadedMatrix) -> str:
     from rich.console import Console
 
-    from orchestrator.commands.doctor import environment_table
+    from orchestrator.workflows.doctor import environment_table
     from orchestrator.measure.gpus import GpuProbe
 
     console = Console(width=400, record=True)

@@ -72,7 +72,7 @@ def test_missing_wheel_folder_and_bad_price_are_refused(tmp_path: Path, repo: Pa
 def test_doctor_and_the_ray_bundle_take_a_matrix_with_an_existing_environment(tmp_path: Path, repo: Path) -> None:
     from rich.console import Console
 
-    from orchestrator.commands.doctor import environment_table
+    from orchestrator.workflows.doctor import environment_table
     from orchestrator.measure.gpus import GpuProbe
     from orchestrator.runtimes.ray import make_bundle, unpack_bundle
 

@@ -239,8 +239,6 @@ def test_an_unreachable_postgresql_is_a_clear_error(tmp_path: Path, capsys: pyte
 
 
 def test_the_matrix_store_field_is_where_a_run_is_recorded(tmp_path: Path) -> None:
-    from argparse import Namespace
-
     from orchestrator.workflows.record import record_run
     from rich.console import Console
 
@@ -248,7 +246,7 @@ def test_the_matrix_store_field_is_where_a_run_is_recorded(tmp_path: Path) -> No
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text("version: 1\n")
     team = tmp_path / "team.sqlite"
-    assert record_run(Namespace(store=None, results_dir=str(tmp_path / "results")), str(team), matrix, run,
+    assert record_run(None, tmp_path / "results", str(team), matrix, run,
                       Console(file=open(os.devnull, "w")))
     assert count(str(team)) == 2 and not (tmp_path / "results" / "store.sqlite").exists()
     provenance = json.loads((run / "provenance.json").read_text())

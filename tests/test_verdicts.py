@@ -318,15 +318,13 @@ def test_report_judges_a_run_with_the_settings_its_matrix_gave(tmp_path: Path,
 
 
 def test_all_fills_the_side_that_env_or_workload_leaves_open(repo: Path) -> None:
-    import argparse
-
-    from orchestrator.commands.run import chosen
+    from orchestrator.workflows.run import RunRequest, chosen
 
     loaded = load_matrix(repo / "matrix.yaml")
     every_workload = list(loaded.matrix.workloads)
-    ask = lambda **kw: chosen(argparse.Namespace(**{"envs": None, "workloads": None, "all": False, **kw}), loaded)  # noqa: E731
+    ask = lambda **kw: chosen(RunRequest(**kw), loaded)  # noqa: E731
     assert ask() == {"environments": None, "workloads": None}  # the default selection
-    assert ask(envs=["cntk"]) == {"environments": ["cntk"], "workloads": None}  # default workloads
-    assert ask(envs=["cntk"], all=True) == {"environments": ["cntk"], "workloads": every_workload}
-    assert ask(all=True)["environments"] == list(loaded.matrix.environments)
-    assert ask(workloads=["babi_rnn"], all=True)["workloads"] == ["babi_rnn"]
+    assert ask(environments=("cntk",)) == {"environments": ["cntk"], "workloads": None}  # default workloads
+    assert ask(environments=("cntk",), every=True) == {"environments": ["cntk"], "workloads": every_workload}
+    assert ask(every=True)["environments"] == list(loaded.matrix.environments)
+    assert ask(workloads=("babi_rnn",), every=True)["workloads"] == ["babi_rnn"]

@@ -7,7 +7,8 @@ start (versions, threads, import time), data (provenance), model (params, hyperp
 compile (Keras 1/2: seconds to build the train/test functions before fit; Theano's C compile),
 epoch (index, seconds, loss, accuracy, val metrics), fit (training totals), evaluate (test metrics),
 inference (predict throughput: see measure_inference), end (totals), unsupported (reason),
-error (type, message, traceback). docs/results-schema.md describes them.
+error (type, message, traceback). docs/results-schema.md describes them; protocol.py (beside this file) names
+the spec's keys, the event kinds and the thread variables for both sides.
 """
 
 import argparse
@@ -25,6 +26,9 @@ INFERENCE_MAX_S = 30.0  # timed predict batches stop after this many seconds (at
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+from protocol import (API_NATIVE, CAPABILITY_TRAIN, EVENT_FIELD, TIME_FIELD, XLA_FLAGS,  # noqa: E402
+                      XLA_SINGLE_THREADED, Event, Spec, read_back)
+
 
 class Unsupported(Exception):
     """This backend cannot do what the cell asks; the reason is recorded, not a crash."""
@@ -38,8 +42,8 @@ class Events(object):
         self.fh = open(path, "a")
 
     def write(self, kind, **fields):
-        fields["event"] = kind
-        fields["time"] = time.time()
+        fields[EVENT_FIELD] = kind
+        fields[TIME_FIELD] = time.time()
         self.fh.write(json.dumps(fields, default=_jsonable) + "\n")
         self.fh.flush()
         os.fsync(self.fh.fileno())
@@ -94,18 +98,14 @@ def configure_threads(threads):
     elif backend == "jax":
         # XLA's CPU thread pool has no size knob: it spans the cores this process may use, except that
         # XLA_FLAGS (set by the host for one thread) turns the multi-threaded Eigen path off.
-        applied["xla_cpu_threads"] = 1 if "xla_cpu_multi_thread_eigen=false" in os.environ.get(
-            "XLA_FLAGS", "") else "the cores of the process affinity"
+        applied["xla_cpu_threads"] = 1 if XLA_SINGLE_THREADED in os.environ.get(
+            XLA_FLAGS, "") else "the cores of the process affinity"
     elif backend == "openvino":
         applied["openvino"] = compat.set_openvino_threads(threads)
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
         applied["cpu_affinity"] = len(affinity(0))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS",
-                "MXNET_CPU_WORKER_NTHREADS", "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY",
-                "TF_CUDNN_USE_AUTOTUNE", "MXNET_CUDNN_AUTOTUNE_DEFAULT", "TF_ENABLE_ONEDNN_OPTS"):
-        if var in os.environ:
-            applied[var] = os.environ[var]
+    applied.update(read_back(os.environ))  # the thread variables and other threading knobs, where set
     return applied
 
 
@@ -124,21 +124,21 @@ def make_epoch_timer(events, compat):
                     fields[compat.normalise_metric(key)] = float(value)
                 except (TypeError, ValueError):
                     pass
-            events.write("epoch", **fields)
+            events.write(Event.EPOCH, **fields)
 
     return EpochTimer()
 
 
 def run(spec, events):
-    if spec.get("api") == "native":
+    if spec.get(Spec.API) == API_NATIVE:
         return run_native(spec, events)
     import numpy  # noqa: F401  (imported before Keras so its import time is not counted as Keras')
     t0 = time.perf_counter()
     import compat
     import_s = time.perf_counter() - t0
-    compat.set_seed(spec["seed"])
-    threads = configure_threads(spec["threads"])
-    events.write("start", versions=versions(compat), threads=threads, import_s=import_s,
+    compat.set_seed(spec[Spec.SEED])
+    threads = configure_threads(spec[Spec.THREADS])
+    events.write(Event.START, versions=versions(compat), threads=threads, import_s=import_s,
                  image_data_format=compat.image_data_format(), backend=compat.backend_name())
 
     workload = load_workload(spec, compat, events)
@@ -146,7 +146,7 @@ def run(spec, events):
     t0 = time.perf_counter()
     data, info = workload.load(spec)
     info["seconds"] = time.perf_counter() - t0
-    events.write("data", **info)
+    events.write(Event.DATA, **info)
 
     t0 = time.perf_counter()
     model, model_info = workload.build(spec, data)
@@ -159,35 +159,35 @@ def run(spec, events):
     lstm = compat.lstm_implementation_of(model)
     if lstm is not None:
         model_info.setdefault("hyperparameters", {})["lstm_implementation"] = lstm
-    events.write("model", params=int(model.count_params()), seconds=time.perf_counter() - t0, **model_info)
+    events.write(Event.MODEL, params=int(model.count_params()), seconds=time.perf_counter() - t0, **model_info)
 
-    if "train" not in spec.get("capabilities", ["train"]):
+    if CAPABILITY_TRAIN not in spec.get(Spec.CAPABILITIES, [CAPABILITY_TRAIN]):
         # Inference on the freshly built model first, then say why training is unsupported.
         run_inference(spec, events, workload, model, data, trained=False)
-        events.write("device", framework=framework_device(compat.backend_name(), model))
+        events.write(Event.DEVICE, framework=framework_device(compat.backend_name(), model))
         raise Unsupported(training_unsupported_reason(spec, compat, model, data))
     compiled = compat.make_functions(model)
     if compiled is not None:  # Keras 1/2 build (Theano: compile to C) the train/test functions before fit
-        events.write("compile", **compiled)
+        events.write(Event.COMPILE, **compiled)
     timer = make_epoch_timer(events, compat)
     t0 = time.perf_counter()
     fit = getattr(workload, "fit", None)
     if fit is not None:
         fit(spec, model, data, [timer])
     else:
-        compat.fit(model, data["x_train"], data["y_train"], spec["batch_size"], spec["epochs"],
+        compat.fit(model, data["x_train"], data["y_train"], spec[Spec.BATCH_SIZE], spec[Spec.EPOCHS],
                    validation_data=(data["x_test"], data["y_test"]), callbacks=[timer])
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": train_samples_per_epoch(spec, data)}
-    events.write("fit", **totals)
-    events.write("device", framework=framework_device(compat.backend_name(), model))
+    events.write(Event.FIT, **totals)
+    events.write(Event.DEVICE, framework=framework_device(compat.backend_name(), model))
 
     t0 = time.perf_counter()
     evaluate = getattr(workload, "evaluate", None)
     metrics = evaluate(spec, model, data) if evaluate else compat.evaluate(
-        model, data["x_test"], data["y_test"], spec["batch_size"])
-    events.write("evaluate", metrics=metrics, seconds=time.perf_counter() - t0)
+        model, data["x_test"], data["y_test"], spec[Spec.BATCH_SIZE])
+    events.write(Event.EVALUATE, metrics=metrics, seconds=time.perf_counter() - t0)
     run_inference(spec, events, workload, model, data, trained=True)
-    events.write("end", **totals)
+    events.write(Event.END, **totals)
 
 
 def framework_device(backend, model=None):
@@ -274,11 +274,11 @@ def _mxnet_devices():
 
 
 def load_workload(spec, compat, events=None):
-    """A built-in workload by module name, or a user's model file by path (spec["script"])."""
+    """A built-in workload by module name, or a user's model file by path (the spec's script)."""
     apply_mixed_precision(compat)
-    if spec.get("script"):
-        return UserWorkload(spec["script"], compat, events)
-    return importlib.import_module(spec["workload"])
+    if spec.get(Spec.SCRIPT):
+        return UserWorkload(spec[Spec.SCRIPT], compat, events)
+    return importlib.import_module(spec[Spec.WORKLOAD])
 
 
 def apply_mixed_precision(compat):
@@ -388,7 +388,7 @@ class UserWorkload(object):
         if callable(getattr(self.module, "fit", None)):
             return self._call("fit", spec, model, data, callbacks)
         try:
-            return self.compat.fit(model, data["x_train"], data["y_train"], spec["batch_size"], spec["epochs"],
+            return self.compat.fit(model, data["x_train"], data["y_train"], spec[Spec.BATCH_SIZE], spec[Spec.EPOCHS],
                                    validation_data=(data["x_test"], data["y_test"]), callbacks=callbacks)
         except UserModelError:
             raise
@@ -424,7 +424,7 @@ def make_step_timer(events, compat):
                     total += counted[-1][1] - counted[0][0]
                     steps += len(counted)
             first = self.epochs[0][0] if self.epochs and self.epochs[0] else None
-            events.write("steps", fit_ms_per_step=1000.0 * total / steps if steps else None, steps_timed=steps,
+            events.write(Event.STEPS, fit_ms_per_step=1000.0 * total / steps if steps else None, steps_timed=steps,
                          first_step_ms=1000.0 * (first[1] - first[0]) if first else None)
 
     return StepTimer()
@@ -448,7 +448,7 @@ def check_keras_generation(spec, workload, compat):
     needed = getattr(workload, "KERAS_MIN", 1)
     if compat.MAJOR < needed:
         raise Unsupported("%s needs Keras %d or later; this environment has Keras %s"
-                          % (spec["workload"], needed, compat.keras.__version__))
+                          % (spec[Spec.WORKLOAD], needed, compat.keras.__version__))
 
 
 def run_native(spec, events):
@@ -462,13 +462,13 @@ def run_inference(spec, events, workload, model, data, trained):
     """The inference phase: predict throughput on the test set (a workload may name other inputs)."""
     inputs = getattr(workload, "inference_inputs", None)
     x = inputs(spec, data) if inputs else data["x_test"]
-    results = measure_inference(model, x, int(spec["batch_size"]), INFERENCE_MAX_S)
+    results = measure_inference(model, x, int(spec[Spec.BATCH_SIZE]), INFERENCE_MAX_S)
     results["trained"] = trained
     results["data"] = "test set"
     settings = compat_module().inference_settings(model)
     if settings:
         results["backend_settings"] = settings
-    events.write("inference", results=results)
+    events.write(Event.INFERENCE, results=results)
     return results
 
 
@@ -534,11 +534,11 @@ def take(x, start, stop):
 
 def training_unsupported_reason(spec, compat, model, data):
     """Why this environment does not train: the backend's own answer to a one-batch fit, where it gives one."""
-    declared = "the environment's capabilities are %s (no train)" % spec.get("capabilities")
+    declared = "the environment's capabilities are %s (no train)" % spec.get(Spec.CAPABILITIES)
     x, y = data.get("x_train"), data.get("y_train")
     if x is None or y is None:
         return "%s backend: training skipped: %s" % (compat.backend_name(), declared)
-    batch = min(int(spec["batch_size"]), num_samples(x))
+    batch = min(int(spec[Spec.BATCH_SIZE]), num_samples(x))
     try:
         compat.fit(model, take(x, 0, batch), take(y, 0, batch), batch, 1)
     except NotImplementedError as exc:
@@ -551,8 +551,8 @@ def training_unsupported_reason(spec, compat, model, data):
 def train_samples_per_epoch(spec, data):
     if data.get("samples_per_epoch"):  # set by a workload that trains on part of x_train (validation_split)
         return int(data["samples_per_epoch"])
-    if spec.get("steps_per_epoch"):
-        return spec["steps_per_epoch"] * spec["batch_size"]
+    if spec.get(Spec.STEPS_PER_EPOCH):
+        return spec[Spec.STEPS_PER_EPOCH] * spec[Spec.BATCH_SIZE]
     x = data.get("x_train")
     return num_samples(x) if x is not None else None  # an array, a list or a dict of arrays
 
@@ -575,17 +575,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open(args.spec) as fh:
         spec = json.load(fh)
-    for folder in spec.get("workload_dirs", []):  # the matrix's extra workloads (after the project's own)
+    for folder in spec.get(Spec.WORKLOAD_DIRS, []):  # the matrix's extra workloads (after the project's own)
         if folder not in sys.path:
             sys.path.append(folder)
     events = Events(args.events)
     try:
         run(spec, events)
     except Unsupported as exc:
-        events.write("unsupported", reason=str(exc))
+        events.write(Event.UNSUPPORTED, reason=str(exc))
         return 0
     except Exception as exc:  # reported as an event; the host turns it into a failed CellResult
-        events.write("error", type=type(exc).__name__, message=str(exc),
+        events.write(Event.ERROR, type=type(exc).__name__, message=str(exc),
                      traceback="".join(traceback.format_exc()[-6000:]))
         traceback.print_exc()
         return 1

@@ -1,1 +1,2 @@
-"""One small module per command, each with a testable `run(args, console) -> int`."""
+"""One small module per command: `add_parser` (argparse) and `run(args, console) -> int`, which turns the parsed
+arguments into plain values and calls a workflow; shared argparse pieces live in `_options.py`."""

@@ -1,16 +1,24 @@
-"""Argument types that check a command-line value at the edge: numbers in range, plain names, HOST:PORT.
+"""Argparse pieces the commands share: argument types that check a value at the edge (numbers in range, plain
+names, HOST:PORT) and option groups several commands take (--store, the verdict and analysis options, the store's
+filters), with `verdict_settings` reading the verdict options back.
 
-Each is an argparse `type=` callable. A refusal is a ConfigError that names the option and the value
+Each type is an argparse `type=` callable. A refusal is a ConfigError that names the option and the value
 (`--slots 0: must be between 1 and 256`); argparse lets it through, and `orchestrate` prints it as every other
 user error (`error: ...`, exit 2, no traceback) before anything runs.
 """
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Callable, TypeVar
 
+from orchestrator.analysis.stats import NOISE_CV
+from orchestrator.analysis.verdicts.settings import ALPHA, TIE_THRESHOLD, Settings
 from orchestrator.core.errors import ConfigError
 from orchestrator.core.paths import safe_name
+from orchestrator.workflows.history import Filters
+from orchestrator.workflows.report import settings_for
 
 Number = TypeVar("Number", int, float)
 
@@ -59,3 +67,55 @@ def host_port(option: str) -> Callable[[str], str]:
         return text
 
     return parse
+
+
+def add_store_option(p: argparse.ArgumentParser, results_default: bool = True) -> None:
+    """--store (and --results-dir, where the default store lies, unless the command has its own)."""
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="postgresql://USER@HOST:PORT/DB, or an SQLite file (default: the matrix's `store:`, else "
+                        "store.sqlite in the results directory); `off`: do not record")
+    if results_default:
+        p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    """The store's filters: --env, --workload, --profile, --host."""
+    p.add_argument("--env", default=None, metavar="NAME", help="only this environment")
+    p.add_argument("--workload", default=None, metavar="NAME", help="only this workload")
+    p.add_argument("--profile", default=None, metavar="NAME", help="only this profile")
+    p.add_argument("--host", default=None, help="only this hostname or host fingerprint (or its first characters)")
+
+
+def store_filters(args: argparse.Namespace) -> Filters:
+    """The filters of `add_filter_options`."""
+    return Filters(environment=args.env, workload=args.workload, profile=args.profile, host=args.host)
+
+
+def add_verdict_options(p: argparse.ArgumentParser, reference: bool = True) -> None:
+    """--reference (unless `reference` is False), --tie-threshold and --alpha; read back by `verdict_settings`."""
+    if reference:
+        p.add_argument("--reference", default=None, metavar="ENV",
+                       help="environment every ratio is taken to (default: the run's matrix `reference`, "
+                            "tensorflow1; on a workload it did not run, keras3-tensorflow, else the first "
+                            "environment of the run)")
+    p.add_argument("--tie-threshold", type=number("--tie-threshold", float, 0.0, 1.0, high_open=True),
+                   default=None, metavar="FRACTION",
+                   help="differences under this fraction are never called (default: the run's matrix setting, "
+                        f"else {TIE_THRESHOLD})")
+    p.add_argument("--alpha", type=number("--alpha", float, 0.0, 1.0, low_open=True, high_open=True), default=None,
+                   help=f"family-wise significance level: Holm over every decision of the report (default: the run's, "
+                        f"else {ALPHA})")
+
+
+def verdict_settings(args: argparse.Namespace, run_path: Path | None = None) -> Settings:
+    """The verdict options of `add_verdict_options`, else what `orchestrate run` saved in the run folder."""
+    return settings_for(run_path, getattr(args, "reference", None), args.tie_threshold, args.alpha)
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """--target (time to accuracy, repeatable) and --noise-cv."""
+    p.add_argument("--target", action="append", default=[], metavar="WORKLOAD=ACCURACY",
+                   help="time-to-accuracy target, e.g. mnist_mlp=0.97 (repeatable)")
+    p.add_argument("--noise-cv", type=number("--noise-cv", float, 0.0, 1.0, low_open=True, high_open=True),
+                   default=NOISE_CV,
+                   help=f"flag a measurement noisy above this coefficient of variation (default {NOISE_CV})")

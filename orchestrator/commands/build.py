@@ -1,4 +1,4 @@
-"""`orchestrate build [ENV ...]`: prepare environments (reused at once when nothing changed)."""
+"""`orchestrate build [ENV ...]`: prepare environments (reused at once when nothing changed; workflows/build.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from orchestrator.workflows.setup import make_runtime, with_run_options
-from orchestrator.core.errors import ConfigError, OrchestratorError
-from orchestrator.config.load import load_matrix
+from orchestrator.workflows.build import build_environments
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,23 +22,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    loaded = with_run_options(load_matrix(args.matrix), args.wheels, None)
-    names = args.environments or list(loaded.matrix.environments)
-    unknown = [n for n in names if n not in loaded.matrix.environments]
-    if unknown:
-        raise ConfigError(f"unknown environment {', '.join(unknown)}; choose from: "
-                          f"{', '.join(loaded.matrix.environments)} (in {loaded.path})")
-    runtime = make_runtime(args.runtime, loaded, args.cache_dir, console)
-    runtime.prepare_host(names)  # system packages installed, or exit 2 with the command to run, before any build
-    failures = 0
-    for name in names:
-        try:
-            prepared = runtime.prepare(name, force=args.force)
-        except OrchestratorError as exc:
-            failures += 1
-            console.print(f"[red]{name}: build failed[/red]\n{exc}")
-            continue
-        state = "reused" if prepared.reused else "built"
-        image = f", image {prepared.image}" if prepared.image else ""
-        console.print(f"[green]{name}[/green]: {state} ({prepared.env_hash}, Python {prepared.python_version}{image})")
-    return 1 if failures else 0
+    return build_environments(args.matrix, args.environments, console, runtime=args.runtime,
+                              cache_dir=args.cache_dir, force=args.force, wheels=args.wheels)

@@ -1,4 +1,5 @@
-"""A loaded matrix expanded into cells: profile applied, selection checked, deterministic order (workloads, then repeats, then environments)."""
+"""A loaded matrix expanded into cells: profile applied, selection checked, deterministic order (workloads, then
+repeats, then environments)."""
 
 from __future__ import annotations
 

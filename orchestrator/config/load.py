@@ -1,4 +1,5 @@
-"""Reading a matrix file: YAML, then the schema, with errors that name the file and the field; configurations added as environments; files checked."""
+"""Reading a matrix file: YAML, then the schema, with errors that name the file and the field; configurations added
+as environments; files checked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Files written so that a reader never sees half of one: write to a temporary file beside the target, fsync, rename, fsync the folder."""
+"""Files written so that a reader never sees half of one: write to a temporary file beside the target, fsync,
+rename, fsync the folder."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from orchestrator.environments.layout import env_hash, keras_config
+from orchestrator.environments.pins import installer_pins
 from orchestrator.core.errors import ConfigError
 from orchestrator.config.schema import Environment, ImageSpec
 from orchestrator.config.load import LoadedMatrix
@@ -36,9 +37,6 @@ IMAGE_ROOT = "/opt/orchestrate/env"
 
 # A path component of a Docker image name (distribution/reference): lowercase runs joined by one separator.
 _REPOSITORY_PART = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-
-# Newer pips refuse these interpreters (as in the local runtime).
-PIP_PINS = {"3.6": "pip<22 setuptools<60 wheel", "3.7": "pip<24.1"}
 
 
 @dataclass(frozen=True)
@@ -170,7 +168,8 @@ def make_recipe(loaded: LoadedMatrix, env_name: str, variant: Variant) -> Recipe
     build_args = {
         "PYTHON": python,
         "APT_PACKAGES": " ".join(apt),
-        "PIP_SPEC": PIP_PINS.get(env.python, ""),
+        # pip, setuptools and wheel, installed first as in the local venvs (environments/pins.py)
+        "PIP_SPEC": " ".join(installer_pins(env.python)),
         "KERAS_BACKEND": env.backend,
         # Importing a legacy GPU framework needs the driver's libcuda, absent at build time on most builders.
         "CHECK_IMPORT": "0" if variant == "gpu" and gen is LEGACY else "1",

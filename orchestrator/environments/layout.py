@@ -17,12 +17,10 @@ from orchestrator.core.errors import ConfigError
 from orchestrator.config.schema import Environment
 from orchestrator.config.load import LoadedMatrix
 from orchestrator.core.paths import inside, safe_name
+from orchestrator.core.protocol import THREAD_VARS, XLA_FLAGS, XLA_ONE_THREAD_FLAGS
 
 # Bump when the way environments are built changes, so old builds are not reused.
 BUILD_RECIPE_VERSION = 1
-
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 # Variables from the caller's shell that would leak into a cell and change what it measures.
 _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_",
@@ -163,11 +161,11 @@ def cell_process_env(paths: EnvPaths, env: Environment, threads: int, seed: int,
         "PYTHONFAULTHANDLER": "1",  # a segfault or abort leaves the Python stack in the cell's log
         "TF_CPP_MIN_LOG_LEVEL": "2",
     })
-    for var in THREAD_VARS:
+    for var in THREAD_VARS:  # the thread variables of the host/harness protocol
         result[var] = str(threads)
     if env.backend == "jax" and threads == 1:
         # XLA's CPU pool has no size knob; one thread is reachable by turning multi-threaded Eigen off.
-        result["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        result[XLA_FLAGS] = XLA_ONE_THREAD_FLAGS
     if env.lstm_implementation is not None:  # read by workloads/compat.py; read back into the result
         result["ORCHESTRATE_LSTM_IMPLEMENTATION"] = str(env.lstm_implementation)
     if paths.lib.is_dir():

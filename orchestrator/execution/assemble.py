@@ -9,6 +9,7 @@ from orchestrator.analysis import stats
 from orchestrator.config.cell import Cell
 from orchestrator.config.schema import Environment
 from orchestrator.core.clock import now_iso
+from orchestrator.core.protocol import READ_BACK_VARS, Event
 from orchestrator.environments.prepared import Prepared
 from orchestrator.execution.process import HarnessOutcome
 from orchestrator.measure.host import host_info
@@ -33,12 +34,12 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
              started_at: str, env_vars: dict[str, str], host: HostInfo | None = None,
              memory_limit_how: str | None = None) -> CellResult:
     """Turn a harness outcome into a CellResult; decide its status from what the process showed."""
-    start = outcome.first("start") or {}
-    data = outcome.first("data") or {}
-    model = outcome.first("model") or {}
-    evaluate = outcome.first("evaluate") or {}
-    end = outcome.first("end") or outcome.first("fit") or {}  # "fit" survives a failed inference phase
-    epochs = sorted(outcome.all("epoch"), key=lambda e: e.get("epoch", 0))
+    start = outcome.first(Event.START) or {}
+    data = outcome.first(Event.DATA) or {}
+    model = outcome.first(Event.MODEL) or {}
+    evaluate = outcome.first(Event.EVALUATE) or {}
+    end = outcome.first(Event.END) or outcome.first(Event.FIT) or {}  # fit survives a failed inference phase
+    epochs = sorted(outcome.all(Event.EPOCH), key=lambda e: e.get("epoch", 0))
     epochs_s = [float(e["seconds"]) for e in epochs if "seconds" in e]
     status, reason, error = _status(outcome, cell)
     versions = start.get("versions", {})
@@ -76,24 +77,24 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             data_s=data.get("seconds"),
             build_s=model.get("seconds"),
             fit_s=end.get("fit_s"),
-            compile_s=(outcome.first("compile") or {}).get("seconds"),
+            compile_s=(outcome.first(Event.COMPILE) or {}).get("seconds"),
             evaluate_s=evaluate.get("seconds"),
             epochs_s=epochs_s,
             first_epoch_s=epochs_s[0] if epochs_s else None,
             steady_state_s=stats.steady_state(epochs_s),
             samples_per_s=stats.samples_per_second(end.get("train_samples_per_epoch"), stats.steady_state(epochs_s)),
-            fit_ms_per_step=(outcome.first("steps") or {}).get("fit_ms_per_step"),
-            predict_ms_per_step=predict_ms_per_step(outcome.first("inference")),
+            fit_ms_per_step=(outcome.first(Event.STEPS) or {}).get("fit_ms_per_step"),
+            predict_ms_per_step=predict_ms_per_step(outcome.first(Event.INFERENCE)),
         ),
         metrics=Metrics(
             per_epoch=[EpochMetrics(**{k: v for k, v in e.items() if k in EpochMetrics.model_fields})
                        for e in epochs],
             test={k: float(v) for k, v in evaluate.get("metrics", {}).items()},
         ),
-        inference=(outcome.first("inference") or {}).get("results"),
+        inference=(outcome.first(Event.INFERENCE) or {}).get("results"),
         threads=Threads(
             requested=cell.threads,
-            env={k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k in ("XLA_FLAGS", "OMP_WAIT_POLICY")},
+            env=thread_env(env_vars),
             framework=start.get("threads", {}),
         ),
         host=(host or host_info()).model_copy(update={"framework_device": framework_device(outcome)}),
@@ -104,7 +105,15 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
 
 def framework_device(outcome: HarnessOutcome) -> dict[str, Any] | None:
     """The harness's device event: where the framework says the model ran (None before the model trained)."""
-    return (outcome.first("device") or {}).get("framework")
+    return (outcome.first(Event.DEVICE) or {}).get("framework")
+
+
+def thread_env(env_vars: dict[str, str]) -> dict[str, str]:
+    """The thread variables of a cell's process env as its result records them: every *_THREADS variable and
+    the other variables that change how the frameworks use their threads (protocol.READ_BACK_VARS)."""
+    return {k: v for k, v in env_vars.items() if k.endswith("_THREADS") or k in READ_BACK_VARS}
+
+
 def configuration_info(env: Environment) -> dict[str, Any] | None:
     """The configuration a derived `<base>+<name>` environment ran with, for its results."""
     if env.configuration is None:
@@ -150,8 +159,8 @@ def failure_result(cell: Cell, env: Environment, runtime: str, run_id: str, exc:
 
 
 def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, ErrorInfo | None]:
-    unsupported = outcome.first("unsupported")
-    error = outcome.first("error")
+    unsupported = outcome.first(Event.UNSUPPORTED)
+    error = outcome.first(Event.ERROR)
     if outcome.timed_out:
         message = f"cell {cell.cell_id} ran past its timeout of {cell.timeout_s:g} s and was stopped"
         return "timeout", message, ErrorInfo(type="Timeout", message=message, log_tail=outcome.log_tail)
@@ -175,7 +184,7 @@ def _status(outcome: HarnessOutcome, cell: Cell) -> tuple[str, str | None, Error
     if unsupported:
         # What the backend could do (e.g. inference) is still recorded beside the reason.
         return "unsupported", str(unsupported.get("reason")), None
-    if not outcome.first("end"):
+    if not outcome.first(Event.END):
         message = f"harness of {cell.cell_id} exited without reporting the end of the cell"
         return "failed", message, ErrorInfo(type="IncompleteRun", message=message, log_tail=outcome.log_tail)
     return "ok", None, None

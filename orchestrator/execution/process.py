@@ -6,12 +6,10 @@ its own process group so that a timeout stops the whole tree (by the group id of
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +18,8 @@ from typing import Any, Callable
 
 import psutil
 
-LOG_TAIL_CHARS = 4000
+from orchestrator.core.processes import child_setup, tail
+from orchestrator.core.protocol import EVENT_FIELD, Event
 
 
 @dataclass
@@ -40,13 +39,14 @@ class HarnessOutcome:
     @classmethod
     def unsupported(cls, reason: str) -> "HarnessOutcome":
         """A cell that was never started because its environment cannot run where it was placed."""
-        return cls(returncode=0, timed_out=False, wall_s=0.0, events=[{"event": "unsupported", "reason": reason}])
+        event = {EVENT_FIELD: Event.UNSUPPORTED, "reason": reason}
+        return cls(returncode=0, timed_out=False, wall_s=0.0, events=[event])
 
     def first(self, kind: str) -> dict[str, Any] | None:
-        return next((e for e in self.events if e.get("event") == kind), None)
+        return next((e for e in self.events if e.get(EVENT_FIELD) == kind), None)
 
     def all(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("event") == kind]
+        return [e for e in self.events if e.get(EVENT_FIELD) == kind]
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_process(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_child_setup(limits.cpus),
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=child_setup(limits.cpus),
         )
         if on_start:
             on_start(proc.pid)
@@ -146,41 +146,6 @@ def tree_rss_gb(pid: int) -> float:
     return total / 2**30
 
 
-def _child_setup(cpus: tuple[int, ...]) -> Callable[[], None]:
-    """What the child does between fork and exec: die with its parent thread, and keep to its cores.
-
-    Only pre-resolved, allocation-light calls, since the orchestrator runs cells from several threads.
-    """
-    prctl = _prctl()
-
-    def setup() -> None:
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, _SIGKILL)
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
-    return setup
-
-
-def dies_with_parent() -> Callable[[], None]:
-    """A preexec_fn for any helper process (a build step): it is killed when the thread that started it dies."""
-    return _child_setup(())
-
-
-_PR_SET_PDEATHSIG = 1
-_SIGKILL = int(signal.SIGKILL)
-
-
-def _prctl() -> Callable[[int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-
 def stop_process_group(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
     """SIGTERM the child's process group, then SIGKILL it if it does not exit in time."""
     for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 30.0)):
@@ -216,13 +181,3 @@ def read_events(path: Path) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             events.append(item)
     return events
-
-
-def tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            fh.seek(max(0, size - chars))
-            return fh.read().decode(errors="replace")
-    except OSError:
-        return ""

@@ -1,4 +1,5 @@
-"""The cell spec the host writes for the harness (its keys are workloads/protocol.py's), and where a cell's spec, events and log live."""
+"""The cell spec the host writes for the harness (its keys are workloads/protocol.py's), and where a cell's spec,
+events and log live."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from orchestrator.config.cell import Cell
 from orchestrator.config.load import LoadedMatrix
+from orchestrator.core.protocol import DataSpec, Spec
 from orchestrator.environments.prepared import Prepared
 
 
@@ -17,25 +19,25 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
     workload = loaded.matrix.workloads[cell.workload]
     script = loaded.script_path(cell.workload)
     return {
-        "cell_id": cell.cell_id,
-        "workload": cell.workload,
-        "dataset": workload.dataset,
-        "backend": env.backend,
-        "keras_version": env.keras,
-        "api": env.api,
-        "epochs": cell.epochs,
-        "batch_size": cell.batch_size,
-        "train_samples": cell.train_samples,
-        "test_samples": cell.test_samples,
-        "steps_per_epoch": cell.steps_per_epoch,
-        "seed": cell.seed,
-        "threads": cell.threads,
-        "image_data_format": env.image_data_format,
-        "capabilities": list(env.capabilities),
-        "data": {"source": cell.data, "dir": data_dir, "cache_dir": cache_dir},
-        "workload_dirs": [str(loaded.workloads_dir)] if loaded.workloads_dir else [],
-        "script": str(script) if script else None,
-        "options": dict(cell.options),  # the workload's settings (model size...), the profile's overrides applied  # a user's model file, loaded by path (docs/your-model.md)
+        Spec.CELL_ID: cell.cell_id,
+        Spec.WORKLOAD: cell.workload,
+        Spec.DATASET: workload.dataset,
+        Spec.BACKEND: env.backend,
+        Spec.KERAS_VERSION: env.keras,
+        Spec.API: env.api,
+        Spec.EPOCHS: cell.epochs,
+        Spec.BATCH_SIZE: cell.batch_size,
+        Spec.TRAIN_SAMPLES: cell.train_samples,
+        Spec.TEST_SAMPLES: cell.test_samples,
+        Spec.STEPS_PER_EPOCH: cell.steps_per_epoch,
+        Spec.SEED: cell.seed,
+        Spec.THREADS: cell.threads,
+        Spec.IMAGE_DATA_FORMAT: env.image_data_format,
+        Spec.CAPABILITIES: list(env.capabilities),
+        Spec.DATA: {DataSpec.SOURCE: cell.data, DataSpec.DIR: data_dir, DataSpec.CACHE_DIR: cache_dir},
+        Spec.WORKLOAD_DIRS: [str(loaded.workloads_dir)] if loaded.workloads_dir else [],
+        Spec.SCRIPT: str(script) if script else None,  # a user's model file, loaded by path (docs/your-model.md)
+        Spec.OPTIONS: dict(cell.options),  # the workload's settings (model size...), the profile's overrides applied
     }
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from rich.table import Table
 
+from orchestrator.report.html_table import Cell, html_table
 from orchestrator.results.schema import CellResult
 
 # Framework thread knobs as the harness reads them back (threads.framework), in display order.
@@ -128,10 +128,6 @@ def html_section(results: list[CellResult]) -> str:
     rows = fairness_rows(results)
     if not rows:
         return ""
-    head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
-    body = "\n".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.cells()[:-1])
-                     + "<td><ul>" + "".join(f"<li>{escape(d)}</li>" for d in row.deviations) + "</ul></td></tr>"
-                     for row in rows)
+    body = [[*row.cells()[:-1], Cell(items=row.deviations)] for row in rows]
     return ("<h2>Fairness</h2>\n<p>The settings that made each environment's numbers, as the frameworks reported "
-            "them inside the cells (docs/backend-settings.md).</p>\n"
-            f'<table id="fairness"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>')
+            "them inside the cells (docs/backend-settings.md).</p>\n" + html_table(COLUMNS, body, table_id="fairness"))

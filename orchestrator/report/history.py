@@ -14,9 +14,13 @@ from rich.markup import escape as markup_escape
 from rich.table import Table
 
 from orchestrator.analysis.changes import Point, Step, version_changes
+from orchestrator.report.html_table import html_table
 from orchestrator.report.plots import DPI
 from orchestrator.analysis.stats import estimate
 from orchestrator.store.series import Series
+
+
+HISTORY_HEADERS = ("run", "time", "n", "s/epoch", "load", "changed")
 
 
 def _estimate(point: Point) -> str:
@@ -73,18 +77,14 @@ def html_page(found: list[tuple[Series, list[Step], list[tuple[str, str]]]], met
     """found: each series, its steps and the lines printed under it ((text, slower | faster | note))."""
     sections = []
     for series, steps, notes in found:
-        lines = "".join(f"<li class=\"{kind}\">{escape(text)}</li>" for text, kind in notes)
-        rows = "".join(
-            f"<tr><td>{escape(p.run_id)}</td><td>{escape(p.time or '-')}</td><td>{len(p.samples)}</td>"
-            f"<td>{escape(_estimate(p))}</td><td>{'-' if load is None else f'{load:.1f}'}</td>"
-            f"<td>{escape(change or '-')}</td></tr>"
-            for p, change, load in zip(series.points, _changes(series), series.loads))
+        lines = "".join(f"<li class=\"{escape(kind)}\">{escape(text)}</li>" for text, kind in notes)
+        rows = [[p.run_id, p.time or "-", len(p.samples), _estimate(p), "-" if load is None else f"{load:.1f}",
+                 change or "-"] for p, change, load in zip(series.points, _changes(series), series.loads)]
         sections.append(
             f"<section><h2>{escape(series.title)}</h2>"
             f"<ul>{lines or '<li>no change flagged</li>'}</ul>"
             f"<img alt=\"{escape(series.name)}\" src=\"{plot_uri(series, steps)}\">"
-            "<table><thead><tr><th>run</th><th>time</th><th>n</th><th>s/epoch</th><th>load</th><th>changed</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table></section>")
+            + html_table(HISTORY_HEADERS, rows) + "</section>")
     made = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return ("<!doctype html><html><head><meta charset=\"utf-8\"><title>orchestrate history</title><style>"
             "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"

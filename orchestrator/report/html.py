@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from html import escape
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from orchestrator.analysis import article
 from orchestrator.report import fairness
 from orchestrator.report import energy as energy_report
 from orchestrator.report import keras_cost
+from orchestrator.report.html_table import Cell, html_table
 from orchestrator.report.plots import Plot
 from orchestrator.report.sections import (
     STEP_TIMES, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
@@ -41,15 +42,13 @@ img { max-width: 100%; border: 1px solid #eee; } code { font-size: 0.9em; }
 """
 
 
-def _cell(value: Any, cls: str = "") -> str:
-    text = "-" if value is None or value == "" else escape(str(value))
-    return f'<td class="{cls}">{text}</td>' if cls else f"<td>{text}</td>"
+def _cell(value: Any, cls: str = "") -> Cell:
+    """A cell of the page's tables: None and "" show as '-'."""
+    return Cell(None if value == "" else value, cls)
 
 
-def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], table_id: str) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "\n".join("<tr>" + "".join(row) + "</tr>" for row in rows)
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>'
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], table_id: str) -> str:
+    return html_table(headers, rows, table_id=table_id)
 
 
 def _num(value: float | None, fmt: str = "{:.3g}") -> str:

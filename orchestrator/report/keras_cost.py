@@ -10,6 +10,7 @@ from rich.table import Table
 from orchestrator.analysis.keras_cost import KerasCost, keras_costs
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts.settings import Settings
+from orchestrator.report.html_table import html_table
 
 HEADERS = ("workload", "profile", "framework", "Keras 3", "native", "Keras s/epoch", "native s/epoch",
            "Keras / native [95% CI]", "p", "verdict", "test acc Keras / native")
@@ -52,8 +53,6 @@ def html_section(groups: list[Group], settings: Settings = Settings()) -> str:
     rows = keras_costs(groups, settings)
     if not rows:
         return ""
-    head = "".join(f"<th>{escape(h)}</th>" for h in HEADERS)
-    body = "\n".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in _cells(r)) + "</tr>" for r in rows)
     method = escape(METHOD.format(alpha=settings.alpha, threshold=settings.tie_threshold))
     return (f'<h2 id="keras-cost">The cost of Keras</h2>\n<p>{method}</p>\n'
-            f'<table id="keras-cost-table"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>')
+            + html_table(HEADERS, [_cells(r) for r in rows], table_id="keras-cost-table"))

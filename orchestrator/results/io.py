@@ -1,4 +1,5 @@
-"""Reading a run's results back: every cell file validated against the schema, the unreadable ones named; the summary written from them."""
+"""Reading a run's results back: every cell file validated against the schema, the unreadable ones named; the
+summary written from them."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The Docker runtime: one image per environment (built from docker/Dockerfile), one container per cell.
 
-- Images are tagged by a content hash (orchestrator/environments/images.py) that covers the Dockerfile, the requirements, the
-  build arguments and the base image's id: an unchanged environment is reused at once, a changed one rebuilt.
+- Images are tagged by a content hash (orchestrator/environments/images.py) that covers the Dockerfile, the
+  requirements, the build arguments and the base image's id: an unchanged environment is reused at once, a changed one rebuilt.
   Builds use the host's network (`network_mode=host`) and stream their log to the console and to
   `<cache>/images/<env>/<variant>-build.log`.
 - A cell runs workloads/harness.py in a container with the same spec/events contract as the local runtime:
@@ -30,7 +30,8 @@ from typing import Any, Iterator, NoReturn
 import psutil
 
 from orchestrator.core import workload_files
-from orchestrator.execution.process import HarnessOutcome, read_events, tail
+from orchestrator.execution.process import HarnessOutcome, read_events
+from orchestrator.core.processes import tail
 from orchestrator.core.clock import now_iso
 from orchestrator.environments.layout import EnvPaths, cell_process_env
 from orchestrator.core.errors import ConfigError, ContainerEngineError, EnvironmentBuildError, InfrastructureError
@@ -41,9 +42,9 @@ from orchestrator.environments.images import (
 from orchestrator.config.cell import Cell
 from orchestrator.config.load import LoadedMatrix
 from orchestrator.environments.prepared import Prepared
+from orchestrator.environments.venv import parse_freeze
 from orchestrator.execution.context import RunContext
 from orchestrator.runtimes.base import HarnessLaunch, Log, Runtime
-from orchestrator.runtimes.local import _parse_freeze
 
 LABEL = "org.orchestrate"
 ENGINE_TIMEOUT_S = 10  # to find out whether an engine answers
@@ -277,7 +278,7 @@ class DockerRuntime(Runtime):
     def _prepared_from_image(self, recipe: Recipe, paths: EnvPaths, digest: str, tag: str,
                              reused: bool) -> Prepared:
         files = self._read_files(tag, [f"{IMAGE_ROOT}/freeze.txt", f"{IMAGE_ROOT}/python-version.txt"])
-        packages = _parse_freeze(files.get("freeze.txt", ""))
+        packages = parse_freeze(files.get("freeze.txt", ""))
         python_version = files.get("python-version.txt", "").strip() or recipe.environment.python
         return Prepared(recipe.env_name, recipe.environment, digest, paths, python_version, packages,
                         reused=reused, image=tag)

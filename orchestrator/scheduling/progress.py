@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.config.cell import Cell
+from orchestrator.core.protocol import EVENT_FIELD, Event
 from orchestrator.execution.slots import Slot
 from orchestrator.execution.spec import spec_paths
 from orchestrator.results.schema import CellResult
@@ -137,6 +138,11 @@ class RunProgress(Observer):
         return Group(Text(f"cells: {self.counts()}", style="bold"), table)
 
 
+# What a cell is doing once the event of that kind has been written.
+_PHASE_AFTER = {Event.START: "loading data", Event.DATA: "building the model", Event.MODEL: "training",
+                Event.EVALUATE: "evaluating"}
+
+
 def epoch_text(events: Path, epochs: int) -> str:
     """The current epoch (`epoch 2/3`) from the epoch events in a growing events file, or the phase before/after."""
     phase, epoch = "importing Keras", 0
@@ -149,12 +155,11 @@ def epoch_text(events: Path, epochs: int) -> str:
             event = json.loads(line)
         except ValueError:
             continue  # a line still being written
-        kind = event.get("event")
-        if kind == "epoch":
+        kind = event.get(EVENT_FIELD)
+        if kind == Event.EPOCH:
             epoch = max(epoch, int(event.get("epoch", 0)))
-        elif kind in ("start", "data", "model", "evaluate"):
-            phase = {"start": "loading data", "data": "building the model", "model": "training",
-                     "evaluate": "evaluating"}[kind]
+        elif kind in _PHASE_AFTER:
+            phase = _PHASE_AFTER[kind]
     if phase == "training":
         return f"epoch {min(epoch + 1, epochs)}/{epochs}"
     return phase

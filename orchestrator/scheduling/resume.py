@@ -1,4 +1,5 @@
-"""Resume: keep the valid ok results of an earlier attempt at the same run whose parameters are unchanged, and run the rest."""
+"""Resume: keep the valid ok results of an earlier attempt at the same run whose parameters are unchanged, and run
+the rest."""
 
 from __future__ import annotations
 

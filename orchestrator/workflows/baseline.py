@@ -4,7 +4,6 @@ left out), their repeats pooled; exit 1 when any is significantly slower (verdic
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from rich.console import Console
@@ -21,24 +20,27 @@ from orchestrator.analysis.verdicts.settings import Settings
 SLOWER_EXIT = 1  # a significant slowdown: the CI job fails
 
 
-def against_store(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    run_path = Path(args.run_a)
+def against_store(run: str | Path, store: str | None, baseline_runs: int, settings: Settings,
+                  console: Console) -> int:
+    """Compare the run folder `run` with its latest `baseline_runs` comparable runs in `store` (None: store.sqlite
+    beside the run's folder); the exit code (SLOWER_EXIT on a significant slowdown, else 0)."""
+    run_path = Path(run)
     report = load_cells(run_path)
     if not report.results:
         raise ConfigError(f"{run_path}: no valid cell results to compare (give a run folder, e.g. results/RUN_ID)")
-    run, rows = rows_of_run(report.results, read_provenance(run_path), str(run_path))
-    target = target_of(args.store, run_path.resolve().parent)  # default: the store beside the run's folder
-    with Store(target) as store:
-        history = [r for r in store.results() if r["run_key"] != run["run_key"]]
+    this, rows = rows_of_run(report.results, read_provenance(run_path), str(run_path))
+    target = target_of(store, run_path.resolve().parent)  # default: the store beside the run's folder
+    with Store(target) as db:
+        history = [r for r in db.results() if r["run_key"] != this["run_key"]]
     baselines = {(s.environment, s.workload, s.profile, s.host): s for s in build_series(history)}
-    table = Table(title=f"{run['run_id']} against the store's latest {args.baseline_runs} comparable run(s)",
+    table = Table(title=f"{this['run_id']} against the store's latest {baseline_runs} comparable run(s)",
                   title_justify="left")
     for header in ("environment", "workload", "profile", "baseline runs", "ratio run/baseline [95%]", "p", "verdict"):
         table.add_column(header, overflow="fold")
     slower = compared = 0
     for series in build_series(rows):
         base = baselines.get((series.environment, series.workload, series.profile, series.host))
-        earlier = [p for p in (base.points if base else []) if p.samples][-args.baseline_runs:]
+        earlier = [p for p in (base.points if base else []) if p.samples][-baseline_runs:]
         if not earlier:
             table.add_row(series.environment, series.workload, series.profile, "none", "-", "-", "no baseline")
             continue

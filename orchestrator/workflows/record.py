@@ -1,9 +1,9 @@
-"""The store as commands see it: which store (--store, the matrix's `store:`, else results/store.sqlite) and
-recording a run into it at the end of `orchestrate run`."""
+"""The store as the workflows see it: which store (the --store value, the matrix's `store:`, else store.sqlite in
+the results directory), recording a run into it at the end of `orchestrate run`, and importing run folders
+(`orchestrate import`)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from rich.console import Console
@@ -16,32 +16,27 @@ from orchestrator.store.records import provenance_of, write_provenance
 STORE_ERROR_EXIT = 3  # the store could not be reached, locked or read: documented in the README
 
 
-def add_store_option(p: argparse.ArgumentParser, results_default: bool = True) -> None:
-    p.add_argument("--store", default=None, metavar="URL",
-                   help="postgresql://USER@HOST:PORT/DB, or an SQLite file (default: the matrix's `store:`, else "
-                        "store.sqlite in the results directory); `off`: do not record")
-    if results_default:
-        p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")
+def store_target(store: str | None, results_dir: str | Path = "results", matrix_store: str | None = None) -> Target:
+    """The store named (a URL or SQLite file), else the matrix's `store:`, else store.sqlite in `results_dir`."""
+    return target_of(store or matrix_store, Path(results_dir))
 
 
-def store_target(args: argparse.Namespace, matrix_store: str | None = None) -> Target:
-    return target_of(args.store or matrix_store, Path(getattr(args, "results_dir", "results")))
+def record_run(store: str | None, results_dir: str | Path, matrix_store: str | None, matrix_path: Path,
+               run_path: Path, console: Console) -> bool:
+    """Index what the run wrote; False (and a message saying the JSON is safe) when the store failed.
 
-
-def record_run(args: argparse.Namespace, matrix_store: str | None, matrix_path: Path, run_path: Path,
-               console: Console) -> bool:
-    """Index what the run wrote; False (and a message saying the JSON is safe) when the store failed."""
+    store: the --store value (None: the matrix's `store:`, else the results directory's store; `off`: none)."""
     write_provenance(run_path, provenance_of(matrix_path))
-    if (args.store or matrix_store) == "off":
+    if (store or matrix_store) == "off":
         return True
-    target = store_target(args, matrix_store)
+    target = store_target(store, results_dir, matrix_store)
     try:
-        with Store(target) as store:
-            done = ingest_run(store, run_path)
+        with Store(target) as db:
+            done = ingest_run(db, run_path)
     except StoreError as exc:
         console.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         console.print(f"the run's results are written in {run_path}; add them later with "
-                      f"`orchestrate import {run_path}{_store_flag(args)}`", markup=False, highlight=False,
+                      f"`orchestrate import {run_path}{_store_flag(store)}`", markup=False, highlight=False,
                       soft_wrap=True)
         return False
     console.print(f"store: {done.added} new result(s) of {done.cells} in {target.describe()}", markup=False,
@@ -49,7 +44,24 @@ def record_run(args: argparse.Namespace, matrix_store: str | None, matrix_path: 
     return True
 
 
-def _store_flag(args: argparse.Namespace) -> str:
-    if not args.store:
+def _store_flag(store: str | None) -> str:
+    if not store:
         return ""
-    return " --store URL" if "://" in args.store else f" --store {args.store}"  # a URL may hold a password
+    return " --store URL" if "://" in store else f" --store {store}"  # a URL may hold a password
+
+
+def import_runs(target: Target, folders: list[str], console: Console) -> int:
+    """Index run folders made before the store (or recorded elsewhere) into `target`; idempotent. Exit code 0."""
+    added = 0
+    with Store(target) as store:
+        for folder in folders:
+            if Path(folder).is_file():  # `import results/*` also names the store's own files
+                console.print(f"{folder}: skipped (a file, not a run folder)", markup=False, highlight=False)
+                continue
+            done = ingest_run(store, Path(folder))
+            added += done.added
+            note = f", {done.rejected} invalid cell file(s) left out" if done.rejected else ""
+            console.print(f"{done.run_path}: {done.added} new of {done.cells} result(s){note}", markup=False,
+                          highlight=False, soft_wrap=True)
+    console.print(f"{added} new result(s) in {target.describe()}", markup=False, highlight=False, soft_wrap=True)
+    return 0

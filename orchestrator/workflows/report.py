@@ -1,4 +1,5 @@
-"""Writing a run's report (HTML, plots, verdict settings) from its results."""
+"""Writing a run's report (HTML, plots, verdict settings) from its results: at the end of `orchestrate run`, and
+`report_run` for `orchestrate report RUN_DIR`."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def read_settings(run_path: Path) -> Settings:
 
 def save_settings(run_path: Path, settings: Settings) -> None:
     write_json_atomic(run_path / SETTINGS_FILE, dataclasses.asdict(settings))
+
+
+def settings_for(run_path: Path | None, reference: str | None = None, tie_threshold: float | None = None,
+                 alpha: float | None = None) -> Settings:
+    """The values given, else what `orchestrate run` saved in the run folder (the matrix's settings), else
+    defaults."""
+    saved = read_settings(run_path) if run_path else Settings()
+    threshold = saved.tie_threshold if tie_threshold is None else tie_threshold
+    level = saved.alpha if alpha is None else alpha
+    return Settings(reference or saved.reference, threshold, level, saved.looks, saved.spending, saved.loss_gate)
 
 
 def load_run(run_dir: str | Path) -> LoadReport:
@@ -100,3 +111,20 @@ def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console
         console.print(f"plot: {plot.path}", markup=False, highlight=False)
     console.print(f"report: {html_path}", markup=False, highlight=False, soft_wrap=True)
     return html_path
+
+
+def report_run(run_dir: str | Path, console: Console, out: str | Path | None = None, reference: str | None = None,
+               tie_threshold: float | None = None, alpha: float | None = None, targets: list[str] | None = None,
+               noise_cv: float = NOISE_CV) -> int:
+    """`orchestrate report`: the verdicts, every cell, the plots and report.html (default: RUN_DIR/report); the exit
+    code. targets: WORKLOAD=ACCURACY items; reference, tie_threshold, alpha: None for the run's saved settings."""
+    accuracy_targets = parse_targets(targets or [])
+    run_path = Path(run_dir).resolve()
+    loaded = load_run(run_path)
+    settings = settings_for(run_path, reference, tie_threshold, alpha)
+    if reference and reference not in {r.environment.name for r in loaded.results}:
+        raise ConfigError(f"--reference {reference}: no cell of that environment in {run_path}; choose "
+                          f"from: {', '.join(sorted({r.environment.name for r in loaded.results}))}")
+    folder = Path(out).resolve() if out else run_path / "report"
+    write_report(run_path, loaded, folder, console, settings, accuracy_targets, noise_cv, cells_table=True)
+    return 0

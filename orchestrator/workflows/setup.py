@@ -1,4 +1,5 @@
-"""Pieces several commands share: choosing a runtime, resolving the data directory."""
+"""Pieces several workflows share: choosing a runtime, resolving the data directory, applying the run options
+to the matrix (`--wheels`, `--price-per-hour`)."""
 
 from __future__ import annotations
 

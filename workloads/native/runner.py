@@ -17,6 +17,7 @@ import numpy as np
 
 from native import data as native_data
 from native.hyper import OPTIMIZERS, TRANSFORMER
+from protocol import API_NATIVE, Event, Spec, read_back
 
 FRAMEWORKS = {"torch": "native.torch_models", "jax": "native.jax_models", "tensorflow": "native.tf_models"}
 
@@ -24,42 +25,40 @@ FRAMEWORKS = {"torch": "native.torch_models", "jax": "native.jax_models", "tenso
 def run(spec, events, describe_device=None):
     """describe_device: the harness's framework_device(backend, model), for the device record after training."""
     t0 = time.perf_counter()
-    framework = importlib.import_module(FRAMEWORKS[spec["backend"]])
+    backend = spec[Spec.BACKEND]
+    framework = importlib.import_module(FRAMEWORKS[backend])
     import_s = time.perf_counter() - t0
-    framework.set_seed(spec["seed"])
-    threads = framework.configure_threads(spec["threads"])
+    framework.set_seed(spec[Spec.SEED])
+    threads = framework.configure_threads(spec[Spec.THREADS])
     affinity = getattr(os, "sched_getaffinity", None)
     if affinity is not None:
         threads["cpu_affinity"] = len(affinity(0))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS", "OMP_WAIT_POLICY", "TF_ENABLE_ONEDNN_OPTS",
-                "ORCHESTRATE_TORCH_COMPILE"):
-        if var in os.environ:
-            threads[var] = os.environ[var]
-    events.write("start", versions=versions(framework), threads=threads, import_s=import_s,
-                 image_data_format="channels_first" if spec["backend"] == "torch" else "channels_last",
-                 backend=spec["backend"], api="native")
+    threads.update(read_back(os.environ))  # the thread variables and other threading knobs, where set
+    events.write(Event.START, versions=versions(framework), threads=threads, import_s=import_s,
+                 image_data_format="channels_first" if backend == "torch" else "channels_last",
+                 backend=backend, api=API_NATIVE)
 
     t0 = time.perf_counter()
     data, info = native_data.load(spec)
     info["seconds"] = time.perf_counter() - t0
-    events.write("data", **info)
+    events.write(Event.DATA, **info)
 
     t0 = time.perf_counter()
-    trainer = framework.build(spec["workload"], data, spec["seed"])
-    events.write("model", params=int(trainer.params), seconds=time.perf_counter() - t0,
+    trainer = framework.build(spec[Spec.WORKLOAD], data, spec[Spec.SEED])
+    events.write(Event.MODEL, params=int(trainer.params), seconds=time.perf_counter() - t0,
                  hyperparameters=hyperparameters(spec, trainer), deviations=list(trainer.deviations))
 
     t0 = time.perf_counter()
     fit(spec, trainer, data, events)
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": int(len(data["x_train"]))}
-    events.write("fit", **totals)
+    events.write(Event.FIT, **totals)
     if describe_device is not None:  # where the framework says the model ran, as for Keras cells
-        events.write("device", framework=describe_device(spec["backend"], Weights(first_weight(trainer))))
+        events.write(Event.DEVICE, framework=describe_device(backend, Weights(first_weight(trainer))))
 
     t0 = time.perf_counter()
-    loss, accuracy = trainer.evaluate(data["x_test"], data["y_test"], int(spec["batch_size"]))
-    events.write("evaluate", metrics={"loss": loss, "accuracy": accuracy}, seconds=time.perf_counter() - t0)
-    events.write("end", **totals)
+    loss, accuracy = trainer.evaluate(data["x_test"], data["y_test"], int(spec[Spec.BATCH_SIZE]))
+    events.write(Event.EVALUATE, metrics={"loss": loss, "accuracy": accuracy}, seconds=time.perf_counter() - t0)
+    events.write(Event.END, **totals)
 
 
 class Weights(object):
@@ -84,9 +83,9 @@ def first_weight(trainer):
 
 def fit(spec, trainer, data, events):
     x, y = data["x_train"], data["y_train"]
-    batch_size, n = int(spec["batch_size"]), len(x)
-    for epoch in range(int(spec["epochs"])):
-        order = native_data.epoch_order(n, int(spec["seed"]), epoch)
+    batch_size, n = int(spec[Spec.BATCH_SIZE]), len(x)
+    for epoch in range(int(spec[Spec.EPOCHS])):
+        order = native_data.epoch_order(n, int(spec[Spec.SEED]), epoch)
         t0 = time.perf_counter()
         sums = []
         for start, stop in native_data.batches(n, batch_size):
@@ -96,7 +95,7 @@ def fit(spec, trainer, data, events):
         accuracy = sum(float(s[1]) for s in sums) / n
         val_loss, val_accuracy = trainer.evaluate(data["x_test"], data["y_test"], batch_size)
         seconds = time.perf_counter() - t0
-        events.write("epoch", epoch=epoch + 1, seconds=seconds, loss=loss, accuracy=accuracy,
+        events.write(Event.EPOCH, epoch=epoch + 1, seconds=seconds, loss=loss, accuracy=accuracy,
                      val_loss=val_loss, val_accuracy=val_accuracy)
 
 
@@ -107,15 +106,16 @@ def evaluate_batches(step, x, y, batch_size):
 
 
 def hyperparameters(spec, trainer):
-    hp = {"api": "native", "framework": spec["backend"], "floatx": "float32", "optimizer": trainer.optimizer}
-    hp.update({k: v for k, v in OPTIMIZERS[spec["workload"]].items() if k != "name"})
-    if spec["workload"] == "text_transformer":
+    workload = spec[Spec.WORKLOAD]
+    hp = {"api": API_NATIVE, "framework": spec[Spec.BACKEND], "floatx": "float32", "optimizer": trainer.optimizer}
+    hp.update({k: v for k, v in OPTIMIZERS[workload].items() if k != "name"})
+    if workload == "text_transformer":
         hp.update(TRANSFORMER)
     hp.update(trainer.settings)
     return hp
 
 
 def versions(framework):
-    out = {"python": platform.python_version(), "keras": "native", "numpy": np.__version__, "api": "native"}
+    out = {"python": platform.python_version(), "keras": "native", "numpy": np.__version__, "api": API_NATIVE}
     out.update(framework.versions())
     return out

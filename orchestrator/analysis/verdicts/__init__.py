@@ -1,4 +1,5 @@
-"""Verdicts, one concern a module: per workload, which valid backend is fastest, by how much, and whether the difference is real.
+"""Verdicts, one concern a module: per workload, which valid backend is fastest, by how much, and whether the
+difference is real.
 
 - `pair_test`: two samples of repeats (one steady state per repeat, each a fresh process), on log times: the
   Hodges-Lehmann ratio (the median of the n*m ratios b_j / a_i) with its distribution-free interval from the
@@ -8,7 +9,8 @@
 - `decide`: `faster` / `slower` only when the family-adjusted p is at most `alpha` and |log ratio| is at least
   log(1 + tie threshold) (symmetric: 1.05 and 1/1.05 alike); `tie` when the whole interval lies within
   [1/(1 + t), 1 + t] and its level is at least 1 - 2 alpha (an equivalence test at alpha: 2 against 2, whose
-  interval is a 67% one, never ties); otherwise `no clear difference`. One repeat on either side gives no interval and no verdict.
+  interval is a 67% one, never ties); otherwise `no clear difference`. One repeat on either side gives no
+  interval and no verdict.
 - The family: every decision a report makes (each backend against the reference, the fastest against the
   runner-up, the article's claims, over every workload) is adjusted together by Holm (analysis/holm.py), so the
   chance of any false "faster"/"slower" in the report is at most alpha.

@@ -1,4 +1,6 @@
-"""The whole verdict of a run, decided once: per-workload verdicts with the report's family adjusted by Holm, the ranking, the performance profile and the article's claims. The terminal, the HTML page, `compare` and the sequential rounds all read it."""
+"""The whole verdict of a run, decided once: per-workload verdicts with the report's family adjusted by Holm, the
+ranking, the performance profile and the article's claims. The terminal, the HTML page, `compare` and the sequential
+rounds all read it."""
 
 from __future__ import annotations
 
