@@ -10,9 +10,10 @@ from rich.console import Console
 from orchestrator.commands import build, doctor, list as list_cmd, run
 from orchestrator.commands import compare, report
 from orchestrator.commands import export, history, import_runs
+from orchestrator.commands import init
 from orchestrator.core.errors import OrchestratorError, StoreError
 
-COMMANDS = (build, run, list_cmd, doctor, report, compare, history, import_runs, export)
+COMMANDS = (init, build, run, list_cmd, doctor, report, compare, history, import_runs, export)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -23,6 +23,8 @@ from orchestrator.workflows.report import settings_for
 Number = TypeVar("Number", int, float)
 
 MAX_MONITOR_HZ = 1000.0
+VERBOSE_HELP = ("also print every cell (one row per repeat), the fairness table, the detailed verdict tables, the "
+                "method and the plot paths above the verdict (all of it is in report.html either way)")
 
 
 def number(option: str, kind: type[Number], low: Number, high: Number, *,

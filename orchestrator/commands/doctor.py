@@ -12,7 +12,8 @@ from orchestrator.workflows.doctor import doctor
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the Docker engine, GPUs and which environments can run here")
-    p.add_argument("--matrix", default="matrix.yaml", help="matrix file (default: matrix.yaml)")
+    p.add_argument("--matrix", default="matrix.yaml",
+                   help="matrix file (default: ./matrix.yaml, else the bundled default)")
     p.set_defaults(func=run)
 
 

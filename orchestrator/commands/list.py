@@ -11,7 +11,8 @@ from orchestrator.workflows.listing import list_matrix
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list environments, workloads and profiles")
-    p.add_argument("matrix", nargs="?", default="matrix.yaml")
+    p.add_argument("matrix", nargs="?", default="matrix.yaml",
+                   help="matrix file (default: ./matrix.yaml, else the bundled default)")
     p.set_defaults(func=run)
 
 

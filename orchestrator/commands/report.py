@@ -1,5 +1,6 @@
-"""`orchestrate report RUN_DIR`: the verdicts first, then a table of every cell, PNG plots and one
-self-contained HTML page (which `orchestrate run` also writes at the end of every run)."""
+"""`orchestrate report RUN_DIR`: PNG plots and one self-contained HTML page (which `orchestrate run` also writes at
+the end of every run), then the same ending a run prints: the verdict table, the decisions in words, the exclusions
+and the page's path (`--verbose`: every cell and the other tables above it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 
 from rich.console import Console
 
-from orchestrator.commands._options import add_analysis_options, add_verdict_options
+from orchestrator.commands._options import VERBOSE_HELP, add_analysis_options, add_verdict_options
 from orchestrator.workflows.report import report_run
 
 
@@ -17,10 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="where the PNGs and report.html go (default: RUN_DIR/report)")
     add_analysis_options(p)
     add_verdict_options(p)
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     return report_run(args.run_dir, console, out=args.out, reference=args.reference,
                       tie_threshold=args.tie_threshold, alpha=args.alpha, targets=args.target,
-                      noise_cv=args.noise_cv)
+                      noise_cv=args.noise_cv, verbose=args.verbose)

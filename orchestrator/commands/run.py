@@ -7,28 +7,37 @@ import argparse
 
 from rich.console import Console
 
-from orchestrator.commands._options import MAX_MONITOR_HZ, add_store_option, host_port, number, plain_name
+from orchestrator.commands._options import (
+    MAX_MONITOR_HZ, VERBOSE_HELP, add_store_option, host_port, number, plain_name,
+)
 from orchestrator.config.schema import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S
 from orchestrator.workflows.run import RunRequest, run as carry_out
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a matrix of environments x workloads")
-    p.add_argument("matrix", nargs="?", default="matrix.yaml")
+    p = sub.add_parser("run", help="run a matrix of environments x workloads",
+                       description="Run a matrix; results go to ./results (--results-dir), environments to the "
+                                   "cache directory (--cache-dir).")
+    p.add_argument("matrix", nargs="?", default="matrix.yaml",
+                   help="matrix file (default: ./matrix.yaml; without one here, the default comparison bundled "
+                        "with the orchestrator)")
     p.add_argument("--profile", default=None, help="smoke | quick | article (default: the matrix's default)")
     p.add_argument("--env", action="append", dest="envs", metavar="NAME", help="environment (repeatable)")
     p.add_argument("--workload", action="append", dest="workloads", metavar="NAME", help="workload (repeatable)")
     p.add_argument("--all", action="store_true", help="every environment and workload, not the matrix's default selection")
     p.add_argument("--runtime", default="auto",
                    help="auto | local | docker | ray (auto: docker if an engine with GPUs is here, else local)")
-    p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")
+    p.add_argument("--results-dir", default="results",
+                   help="where runs are written (default: ./results, in the current folder)")
     p.add_argument("--data-dir", default=None, help="offline datasets (layout of shared/data); or ORCHESTRATE_DATA_DIR")
     p.add_argument("--data", choices=["real", "synthetic"], default=None, help="override the profile's data source")
     p.add_argument("--run-id", type=plain_name("--run-id"), default=None,
                    help="name of the run, a folder in --results-dir (default: a timestamp)")
     p.add_argument("--timeout", type=number("--timeout", float, 0.0, MAX_TIMEOUT_S, low_open=True, note="seconds"),
                    default=None, help="per-cell timeout in seconds (overrides the profile)")
-    p.add_argument("--cache-dir", default=None, help="project cache directory (default: .orchestrate beside the matrix)")
+    p.add_argument("--cache-dir", default=None,
+                   help="where environments are built (default: $ORCHESTRATE_CACHE_DIR, else the per-user cache for "
+                        "the bundled matrix, e.g. ~/.cache/orchestrate, else .orchestrate beside the matrix)")
     p.add_argument("--resume", action="store_true",
                    help="with --run-id: keep the run's valid ok results and run the other cells")
     p.add_argument("--fresh", action="store_true",
@@ -56,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, metavar="FILE",
                    help="your model file (docs/your-model.md): run it on keras3-tensorflow, keras3-jax and "
                         "keras3-torch at the compare profile, print the verdict and write the report")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(func=run)
 
 
@@ -67,7 +77,7 @@ def request(args: argparse.Namespace) -> RunRequest:
         data_dir=args.data_dir, data=args.data, run_id=args.run_id, timeout_s=args.timeout, cache_dir=args.cache_dir,
         resume=args.resume, fresh=args.fresh, slots=args.slots, address=args.address, report=not args.no_report,
         monitor_hz=args.monitor_hz, wheels=args.wheels, price_per_hour=args.price_per_hour, store=args.store,
-        budget=args.budget, model=args.model)
+        budget=args.budget, model=args.model, verbose=args.verbose)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

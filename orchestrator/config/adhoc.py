@@ -2,16 +2,19 @@
 
 The file becomes a workload named after it (`examples/my_model.py` -> `my_model`) in a copy of the matrix, whose
 default selection becomes that workload on keras3-tensorflow, keras3-jax and keras3-torch at the `compare`
-profile, judged against keras3-tensorflow. `--env`, `--profile` and the other options still apply.
+profile, judged against keras3-tensorflow. `--env`, `--profile` and the other options still apply; an `--env`
+that is not Keras 3 (an older Keras, a native environment) is refused before anything is built, and the workload
+names the matrix's Keras 3 environments as the only ones that run it (so `--all` leaves the others out).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from orchestrator.config.load import LoadedMatrix
 from orchestrator.config.schema import Selection, Workload
-from orchestrator.config.user_model import check_script
+from orchestrator.config.user_model import check_keras3, check_script, keras3_environments
 from orchestrator.core.errors import ConfigError
 from orchestrator.core.paths import name_problem
 
@@ -21,8 +24,10 @@ DEFAULT_EPOCHS = 3
 DEFAULT_BATCH_SIZE = 128
 
 
-def with_model(loaded: LoadedMatrix, model_file: str) -> LoadedMatrix:
-    """The matrix with the user's file as a workload and the default selection pointing at it."""
+def with_model(loaded: LoadedMatrix, model_file: str, environments: Sequence[str] = ()) -> LoadedMatrix:
+    """The matrix with the user's file as a workload and the default selection pointing at it.
+
+    `environments`: the `--env` names asked for; one that is not Keras 3 is refused here, before any build."""
     path = Path(model_file).expanduser().resolve()
     info = check_script(path, f"--model {model_file}")
     name = path.stem
@@ -37,8 +42,11 @@ def with_model(loaded: LoadedMatrix, model_file: str) -> LoadedMatrix:
     if missing or PROFILE not in m.profiles:
         raise ConfigError(f"--model: {loaded.path} lacks {', '.join(missing or [f'profile {PROFILE}'])}; run it with "
                           "the project's matrix.yaml")
+    keras3 = keras3_environments(m.environments)
+    check_keras3(m.environments, list(environments), "--env ", f"--model {model_file}",
+                 other_keras3(keras3, loaded.path))
     workload = Workload(script=str(path), epochs=info.epochs or DEFAULT_EPOCHS,
-                        batch_size=info.batch_size or DEFAULT_BATCH_SIZE,
+                        batch_size=info.batch_size or DEFAULT_BATCH_SIZE, environments=keras3,
                         description=info.description or f"your model ({path.name})")
     matrix = m.model_copy(update={
         "workloads": {**m.workloads, name: workload},
@@ -46,6 +54,13 @@ def with_model(loaded: LoadedMatrix, model_file: str) -> LoadedMatrix:
         "reference": KERAS3_TRAINING[0],
     })
     return loaded.model_copy(update={"matrix": matrix})
+
+
+def other_keras3(keras3: list[str], matrix: Path) -> str:
+    """The Keras 3 environments to suggest: the default three, then the matrix's others."""
+    others = [name for name in keras3 if name not in KERAS3_TRAINING]
+    rest = f", or another Keras 3 environment of {matrix}: {', '.join(others)}" if others else ""
+    return f"{', '.join(KERAS3_TRAINING)} (the default){rest}"
 
 
 def script_workloads(loaded: LoadedMatrix) -> set[str]:

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrator.config.schema import CONFIGURATION_SEPARATOR, Environment, Matrix
-from orchestrator.config.user_model import check_script
+from orchestrator.config.user_model import check_keras3, check_script, keras3_environments
 from orchestrator.core import workload_files
 from orchestrator.core.errors import ConfigError
 
@@ -119,6 +119,10 @@ def _check_files(loaded: LoadedMatrix) -> None:
         script = loaded.script_path(name)
         if script is not None:
             check_script(script, f"{loaded.path}: workloads.{name}.script")
+            environments = loaded.matrix.environments
+            check_keras3(environments, workload.environments, f"{loaded.path}: workloads.{name}.environments: ",
+                         f"workloads.{name}.script {workload.script}",
+                         ", ".join(keras3_environments(environments)) or "none in this matrix")
     extra = loaded.workloads_dir
     if extra is not None and not extra.is_dir():
         raise ConfigError(f"{loaded.path}: workloads_dir: folder {loaded.matrix.workloads_dir!r} not found "

@@ -16,11 +16,15 @@ from pathlib import Path
 from orchestrator.core.errors import ConfigError
 from orchestrator.config.schema import Environment
 from orchestrator.config.load import LoadedMatrix
+from orchestrator.core import workload_files
 from orchestrator.core.paths import inside, safe_name
 from orchestrator.core.protocol import THREAD_VARS, XLA_FLAGS, XLA_ONE_THREAD_FLAGS
 
 # Bump when the way environments are built changes, so old builds are not reused.
 BUILD_RECIPE_VERSION = 1
+
+# The per-user cache folder's name (installed use: ~/.cache/orchestrate on Linux).
+USER_CACHE_NAME = "orchestrate"
 
 # Variables from the caller's shell that would leak into a cell and change what it measures.
 _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_",
@@ -29,20 +33,47 @@ _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XL
 
 
 def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:
-    """The project's cache directory: --cache-dir, $ORCHESTRATE_CACHE_DIR, or .orchestrate beside the matrix.
+    """The project's cache directory: --cache-dir, $ORCHESTRATE_CACHE_DIR; else, for a matrix that builds from the
+    installed package's own files (its bundled matrix, `run --model`, a matrix `orchestrate init` wrote), the
+    per-user cache directory (platformdirs: ~/.cache/orchestrate on Linux); else .orchestrate beside the matrix.
 
     Made here if missing; a path that cannot be a writable folder is refused before anything is built.
     """
-    chosen = explicit or os.environ.get("ORCHESTRATE_CACHE_DIR")
-    path = Path(chosen).resolve() if chosen else loaded.root / ".orchestrate"
+    path = chosen_cache_dir(explicit, loaded)
     try:
         path.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=path).close()
     except OSError as exc:
         why = "a file is there" if path.exists() and not path.is_dir() else exc.strerror
-        raise ConfigError(f"cache directory {path} (from --cache-dir, ORCHESTRATE_CACHE_DIR, or beside the matrix) "
+        default = "the per-user cache" if uses_installed_files(loaded) else "beside the matrix"
+        raise ConfigError(f"cache directory {path} (from --cache-dir, ORCHESTRATE_CACHE_DIR, or {default}) "
                           f"is not a writable folder ({why}); choose another with --cache-dir") from None
     return path
+
+
+def chosen_cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:
+    """The cache directory `cache_dir` would use, neither made nor checked."""
+    chosen = explicit or os.environ.get("ORCHESTRATE_CACHE_DIR")
+    return Path(chosen).expanduser().resolve() if chosen else default_cache_dir(loaded)
+
+
+def default_cache_dir(loaded: LoadedMatrix) -> Path:
+    """Where environments go when no folder is named: the per-user cache for installed use, else (a clone, a
+    project folder with its own requirements) .orchestrate beside the matrix."""
+    if uses_installed_files(loaded):
+        # Imported here: a clone's offline interpreter (scripts/gpu-wheels.sh) runs without platformdirs.
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir(USER_CACHE_NAME, appauthor=False))
+    return loaded.root / ".orchestrate"
+
+
+def uses_installed_files(loaded: LoadedMatrix) -> bool:
+    """Whether the matrix is the installed package's own or builds from its requirements files."""
+    if workload_files.is_installed_file(loaded.path):
+        return True
+    return any(workload_files.is_installed_file(loaded.root / env.requirements)
+               for env in loaded.matrix.environments.values() if env.build != "none" and env.requirements)
 
 
 @dataclass(frozen=True)

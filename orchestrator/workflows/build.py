@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from orchestrator.config.load import load_matrix
+from orchestrator.core.workload_files import matrix_file
 from orchestrator.core.errors import ConfigError, OrchestratorError
 from orchestrator.workflows.setup import make_runtime, with_run_options
 
@@ -15,7 +16,7 @@ def build_environments(matrix: str, names: list[str], console: Console, runtime:
                        cache_dir: str | None = None, force: bool = False, wheels: str | None = None) -> int:
     """Build (or reuse) the environments `names` of `matrix` (empty: all) on `runtime`; the exit code
     (BUILD_FAILED_EXIT when one failed, else 0). force: rebuild even when nothing changed."""
-    loaded = with_run_options(load_matrix(matrix), wheels, None)
+    loaded = with_run_options(load_matrix(matrix_file(matrix)), wheels, None)
     chosen = names or list(loaded.matrix.environments)
     unknown = [n for n in chosen if n not in loaded.matrix.environments]
     if unknown:

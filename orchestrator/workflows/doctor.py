@@ -15,13 +15,14 @@ from orchestrator.measure.gpus import GpuProbe, probe_gpus
 from orchestrator.environments.images import Recipe, gpu_fit, make_recipe
 from orchestrator.environments.interpreters import find_interpreter
 from orchestrator.config.load import LoadedMatrix, load_matrix
+from orchestrator.core.workload_files import matrix_file
 from orchestrator.runtimes.docker import EngineProbe, auto_runtime, choose_variant, probe_engine
 
 
 def doctor(matrix: str, console: Console) -> int:
     """Print the engine, the GPUs, what `--runtime auto` would choose and the environments of `matrix` here;
     exit code 0."""
-    loaded = load_matrix(matrix)
+    loaded = load_matrix(matrix_file(matrix))
     engine = probe_engine()
     gpus = probe_gpus()
     _print_engine(console, engine)

@@ -6,11 +6,12 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.config.load import load_matrix
+from orchestrator.core.workload_files import matrix_file
 
 
 def list_matrix(matrix: str, console: Console) -> int:
     """Print the matrix's environments, workloads, profiles and default selection; exit code 0."""
-    m = load_matrix(matrix).matrix
+    m = load_matrix(matrix_file(matrix)).matrix
     envs = Table(title="Environments")
     for col in ("name", "backend", "keras", "python", "capabilities", "data format", "notes"):
         envs.add_column(col)

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator.analysis.stats import NOISE_CV, group_results
+from orchestrator.analysis.stats import NOISE_CV, Group, group_results
 from orchestrator.analysis.verdicts import assemble as verdict
 from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.core.errors import ConfigError, ResultsError
 from orchestrator.core.files import write_json_atomic
 from orchestrator.report import keras_cost as keras_cost_report
+from orchestrator.report.ending import print_ending
 from orchestrator.report.energy import energy_table, unmeasured_note
 from orchestrator.report.html import render
 from orchestrator.report.plots import render_all
@@ -80,24 +81,16 @@ def parse_targets(items: list[str]) -> dict[str, float]:
 
 def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console, settings: Settings,
                  targets: dict[str, float] | None = None, noise_cv: float = NOISE_CV,
-                 cells_table: bool = False) -> Path:
-    """Print the verdicts (and the tables), write the PNGs and report.html into `out`; return the page's path."""
+                 cells_table: bool = False, verbose: bool = False) -> Path:
+    """Write the PNGs and report.html into `out`, then print the ending (verdict table, decisions, exclusions, the
+    page's path); `verbose`: the details first (`cells_table`: with every cell and the fairness table), the method
+    and the plots. Return the page's path."""
     results = loaded.results
     groups = group_results(results, targets, noise_cv)
     verdicts = verdict.build(groups, settings)
     run_id = results[0].run_id
-    print_verdicts(verdicts, console)
-    if cells_table:
-        print_summary(results, console, title=f"Run {run_id}: cells")
-        console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
-    if (keras_cost := keras_cost_report.terminal_table(groups, settings)) is not None:
-        console.print(keras_cost)
-    if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
-        console.print(energy)
-    elif (note := unmeasured_note(results)) is not None:
-        console.print(note, markup=False, highlight=False, soft_wrap=True)
-    for path, why in loaded.rejected.items():
-        console.print(f"[yellow]ignored {path}: {why}[/yellow]")
+    if verbose:
+        _print_details(loaded, groups, verdicts, settings, console, cells_table)
     try:
         plots = render_all(groups, run_path, out, verdicts)
         page = render(run_id, results, groups, plots, loaded.rejected, targets or {}, verdicts)
@@ -107,17 +100,37 @@ def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console
         tmp.replace(html_path)
     except OSError as exc:
         raise ResultsError(f"cannot write the report into {out} ({exc.strerror}); choose another with --out") from None
-    for plot in plots:
-        console.print(f"plot: {plot.path}", markup=False, highlight=False)
-    console.print(f"report: {html_path}", markup=False, highlight=False, soft_wrap=True)
+    if verbose:
+        for plot in plots:
+            console.print(f"plot: {plot.path}", markup=False, highlight=False)
+    print_ending(verdicts, html_path, console, loaded.rejected)
     return html_path
+
+
+def _print_details(loaded: LoadReport, groups: list[Group], verdicts: verdict.VerdictReport, settings: Settings,
+                   console: Console, cells_table: bool) -> None:
+    """What `--verbose` adds above the ending: every cell and the fairness table, the repeats aggregated, the
+    verdict section's tables with the method, the cost of Keras, energy and cost."""
+    results = loaded.results
+    run_id = results[0].run_id
+    if cells_table:
+        print_summary(results, console, title=f"Run {run_id}: cells")
+    console.print(group_table(groups, title=f"Run {run_id}: repeats aggregated"))
+    print_verdicts(verdicts, console)
+    if (keras_cost := keras_cost_report.terminal_table(groups, settings)) is not None:
+        console.print(keras_cost)
+    if (energy := energy_table(results, title=f"Run {run_id}: energy and cost")) is not None:
+        console.print(energy)
+    elif (note := unmeasured_note(results)) is not None:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 def report_run(run_dir: str | Path, console: Console, out: str | Path | None = None, reference: str | None = None,
                tie_threshold: float | None = None, alpha: float | None = None, targets: list[str] | None = None,
-               noise_cv: float = NOISE_CV) -> int:
-    """`orchestrate report`: the verdicts, every cell, the plots and report.html (default: RUN_DIR/report); the exit
-    code. targets: WORKLOAD=ACCURACY items; reference, tie_threshold, alpha: None for the run's saved settings."""
+               noise_cv: float = NOISE_CV, verbose: bool = False) -> int:
+    """`orchestrate report`: the plots and report.html (default: RUN_DIR/report), then the same ending a run prints
+    (`verbose`: every cell and the other tables first); the exit code. targets: WORKLOAD=ACCURACY items; reference,
+    tie_threshold, alpha: None for the run's saved settings."""
     accuracy_targets = parse_targets(targets or [])
     run_path = Path(run_dir).resolve()
     loaded = load_run(run_path)
@@ -126,5 +139,6 @@ def report_run(run_dir: str | Path, console: Console, out: str | Path | None = N
         raise ConfigError(f"--reference {reference}: no cell of that environment in {run_path}; choose "
                           f"from: {', '.join(sorted({r.environment.name for r in loaded.results}))}")
     folder = Path(out).resolve() if out else run_path / "report"
-    write_report(run_path, loaded, folder, console, settings, accuracy_targets, noise_cv, cells_table=True)
+    write_report(run_path, loaded, folder, console, settings, accuracy_targets, noise_cv, cells_table=True,
+                 verbose=verbose)
     return 0

@@ -1,6 +1,6 @@
 """A whole run (`orchestrate run`): expand the matrix into cells, run them on the runtime's slots (sequential repeats
-when a budget applies), then costs, the summary, recording to the store and the report (verdicts first); the exit
-code. `RunRequest` holds what was asked in plain values; `run` carries it out."""
+when a budget applies), then costs, the summary, recording to the store and the report, whose verdict
+ends the output (report/ending.py); the exit code. `RunRequest` holds what was asked in plain values; `run` carries it out."""
 
 from __future__ import annotations
 
@@ -70,13 +70,14 @@ class RunRequest:
     store: str | None = None
     budget: str | None = None
     model: str | None = None
+    verbose: bool = False  # every cell, the fairness table, the method and the plots above the ending
 
 
 def run(request: RunRequest, console: Console) -> int:
     """Carry out the run; the exit code (0 ok, 1 a cell failed, 3 the store failed, 130 interrupted, 74 a write
     fault stopped it)."""
     loaded = with_run_options(load_matrix(model_matrix(request)), request.wheels, request.price_per_hour)
-    loaded = with_model(loaded, request.model) if request.model else loaded
+    loaded = with_model(loaded, request.model, request.environments) if request.model else loaded
     if request.resume and not request.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
     if request.fresh and not request.run_id:
@@ -106,10 +107,9 @@ def run(request: RunRequest, console: Console) -> int:
 
 
 def model_matrix(request: RunRequest) -> str:
-    """The matrix to read: the one named; with a model and no matrix here, the project's own matrix.yaml."""
-    if request.model and request.matrix == "matrix.yaml" and not Path(request.matrix).is_file():
-        return str(workload_files.workloads_dir().parent / "matrix.yaml")
-    return request.matrix
+    """The matrix to read: the one named; with none named and no matrix.yaml here, the project's own (the checkout's,
+    else the copy bundled in the installed package)."""
+    return str(workload_files.matrix_file(request.matrix))
 
 
 def chosen(request: RunRequest, loaded: LoadedMatrix) -> dict[str, list[str] | None]:
@@ -182,18 +182,20 @@ def _conclude(request: RunRequest, console: Console, loaded: LoadedMatrix, run_d
     report = write_summary(run_dir)
     stored = record_run(request.store, request.results_dir, loaded.matrix.store, loaded.path, run_dir.path,
                         console)  # interrupted or not
-    print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
+    interrupted = bool(scheduler.interrupts or scheduler.not_run)
+    ending = request.report and bool(report.results) and not interrupted  # the verdict, last (report/ending.py)
+    if request.verbose or not ending:  # with an ending, the cells are in report.html
+        print_summary(kept + results, console, title=f"Run {run_dir.run_id}")
     print_failures(results, script_workloads(loaded), console)
-    for path, why in report.rejected.items():
+    for path, why in report.rejected.items() if not ending else ():  # the ending names them
         console.print(f"ignored {path}: {why}", style="yellow", markup=False, highlight=False)
     console.print(f"summary: {run_dir.summary_path}")
     save_settings(run_dir.path, settings)  # `orchestrate report` judges the run the same way later
-    interrupted = bool(scheduler.interrupts or scheduler.not_run)
     if interrupted and request.report:  # stop promptly; the report can be made from what was written
         console.print(f"report: not written (interrupted); `orchestrate report {run_dir.path}` makes it",
                       markup=False, highlight=False, soft_wrap=True)
-    elif request.report and report.results:
-        write_report(run_dir.path, report, run_dir.path / "report", console, settings)
+    elif ending:
+        write_report(run_dir.path, report, run_dir.path / "report", console, settings, verbose=request.verbose)
     if interrupted:
         console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
                       " To continue, run:", highlight=False)
@@ -253,4 +255,6 @@ def resume_command(request: RunRequest, run_id: str) -> str:
         words.append("--all")
     if not request.report:
         words.append("--no-report")
+    if request.verbose:
+        words.append("--verbose")
     return shlex.join([*words, "--run-id", run_id, "--resume"])

@@ -10,7 +10,7 @@ from orchestrator.analysis import article
 from orchestrator.analysis.claims import Judgement, claim_pairs, judge_all
 from orchestrator.analysis.sequential import stop_reason
 from orchestrator.analysis.stats import Group
-from orchestrator.analysis.verdicts.family import decisions, pair_states
+from orchestrator.analysis.verdicts.family import Decision, decisions, pair_states, told
 from orchestrator.analysis.verdicts.ranking import (
     ProfileCurve,
     Rank,
@@ -73,6 +73,11 @@ class VerdictReport:
         plan = self.settings.plan
         return [(f"{p.workload} ({p.profile})", f"{p.env_a} vs {p.env_b}", f"{p.n_a} + {p.n_b}", p.verdict,
                  stop_reason(p, plan)) for p in pair_states(self.workloads)]
+
+    @property
+    def decided(self) -> list[Decision]:
+        """Every decision of the report once, as it is told in words (analysis/verdicts/family.py: `told`)."""
+        return told(self.workloads, self.settings)
 
     @property
     def method(self) -> str:

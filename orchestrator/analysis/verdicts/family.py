@@ -4,12 +4,30 @@ fastest against the runner-up, the article's claims), adjusted together by Holm 
 
 from __future__ import annotations
 
-from orchestrator.analysis.sequential import PairState
+from dataclasses import dataclass
+
+from orchestrator.analysis.sequential import PairState, stop_reason
 from orchestrator.analysis.verdicts.pairs import PairTest, adjust_family, decide
 from orchestrator.analysis.verdicts.rows import WorkloadVerdict
 from orchestrator.analysis.verdicts.settings import Settings
 
 Slot = tuple[str, str, str]  # where a decision is shown: ("row" | "margin" | "pair", A, B)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of the report as it is told: B against A (the test's ratio is B / A). `lead`: A is the
+    workload's fastest valid backend and B its runner-up; `valid`: both backends count; `stopped`: why a
+    sequential run's pair has the repeats it has (None without looks)."""
+
+    workload: str
+    profile: str
+    a: str
+    b: str
+    test: PairTest
+    lead: bool
+    valid: bool
+    stopped: str | None = None
 
 
 def decisions(verdicts: list[WorkloadVerdict]) -> dict[tuple[str, str, frozenset[str]], list[Slot]]:
@@ -78,3 +96,19 @@ def pair_states(verdicts: list[WorkloadVerdict]) -> list[PairState]:
         valid = all(r is not None and r.validity.valid for r in rows)
         states.append(PairState(a, b, test.n_a, test.n_b, test.verdict, valid, v.workload, v.profile))
     return states
+
+
+def told(verdicts: list[WorkloadVerdict], settings: Settings) -> list[Decision]:
+    """Every decision of the report once (the margin's side where the pair is also one), per workload the lead
+    first; the tests as the family decided them."""
+    by_key = {(v.workload, v.profile): v for v in verdicts}
+    plan = settings.plan
+    out = []
+    for (key, slots), state in zip(decisions(verdicts).items(), pair_states(verdicts)):
+        v = by_key[key[:2]]
+        slot = next((s for s in slots if s[0] == "margin"), slots[0])
+        stopped = stop_reason(state, plan) if plan.sequential else None
+        out.append(Decision(v.workload, v.profile, slot[1], slot[2], _shown(v, slot), slot[0] == "margin",
+                            state.valid, stopped))
+    order = {key: i for i, key in enumerate(by_key)}
+    return sorted(out, key=lambda d: (order[(d.workload, d.profile)], not d.lead))
