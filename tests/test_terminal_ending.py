@@ -20,7 +20,7 @@ from orchestrator.analysis.verdicts.pairs import PairTest
 from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.cli import main
 from orchestrator.config.load import load_matrix
-from orchestrator.report.ending import decision_line, decision_lines, print_ending
+from orchestrator.report.ending import decision_line, decision_lines
 from orchestrator.results.io import load_cells
 from orchestrator.results.schema import (
     CellResult, DataInfo, EnvironmentInfo, EpochMetrics, Metrics, Threads, Timings, WorkloadInfo,
