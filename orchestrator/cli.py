@@ -9,11 +9,12 @@ from rich.console import Console
 
 from orchestrator.commands import build, doctor, list as list_cmd, run
 from orchestrator.commands import compare, report
-from orchestrator.commands import export, history, import_runs
+from orchestrator.commands import export, history, import_runs, store
 from orchestrator.commands import init
 from orchestrator.core.errors import OrchestratorError, StoreError
+from orchestrator.core.redaction import redact
 
-COMMANDS = (init, build, run, list_cmd, doctor, report, compare, history, import_runs, export)
+COMMANDS = (init, build, run, list_cmd, doctor, report, compare, history, import_runs, export, store)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)  # the option types of commands/_options.py raise ConfigError
         return args.func(args, console)
     except StoreError as exc:  # the store cannot be reached, locked or read (README: exit codes)
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"error: {redact(str(exc))}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 3
     except OrchestratorError as exc:
-        err.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)  # paths unbroken
+        err.print(f"error: {redact(str(exc))}", style="red", markup=False, highlight=False,
+                  soft_wrap=True)  # paths unbroken; a URL's password never shown
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -103,3 +103,29 @@ def create_database(server: Server, name: str) -> str:
     with psycopg.connect(server.url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return server.url(name)
+
+
+def pause_server(server: Server) -> None:
+    """Stop the server as a crash or an operator would (fast shutdown by the postmaster's pid), keeping its data."""
+    try:
+        os.kill(server.pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            os.kill(server.pid, 0)
+            time.sleep(0.1)
+        os.kill(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def resume_server(server: Server) -> None:
+    """Start a paused server again on its port and data; `server.pid` becomes the new postmaster's."""
+    data = server.root / "data"
+    run_as = server.user if os.geteuid() == 0 and server.user != "root" else None
+    options = f"-p {server.port} -k {server.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    started = subprocess.run(_as_user(run_as, [binary("pg_ctl"), "-D", str(data), "-o", options, "-l",
+                                               str(server.root / "server.log"), "-w", "-t", "60", "start"]),
+                             capture_output=True, text=True, timeout=90)
+    if started.returncode != 0:
+        raise RuntimeError(f"pg_ctl start of {data} failed: {started.stdout}{started.stderr}")
+    server.pid = int((data / "postmaster.pid").read_text().splitlines()[0])

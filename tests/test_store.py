@@ -281,9 +281,10 @@ def test_real_runs_are_recorded_even_interrupted_and_a_broken_store_loses_no_res
     row = rows[0]
     assert row["run_id"] == "to-postgres" and row["steady_s"] > 0 and row["git_commit"] and row["matrix_hash"]
     assert row["framework_version"] and row["host_fingerprint"]
-    # A damaged default store: the run says so (exit 3, the import command to use later) and its JSON is written.
+    # A damaged default store with --store-later (the check before the first cell skipped): the run says so at its
+    # end (exit 3, the import command to use later) and its JSON is written.
     (results / "store.sqlite").write_bytes(b"garbage " * 1000)
-    code, out = cli(capsys, *base, "--profile", "test", "--run-id", "broken-store")
+    code, out = cli(capsys, *base, "--profile", "test", "--run-id", "broken-store", "--store-later")
     assert code == 3 and "damaged" in out and "orchestrate import" in out
     cell = results / "broken-store" / "cells" / "keras3-jax__sleepy__test__r0.json"
     assert read_cell(cell).status == "ok"  # the run's JSON is written regardless

@@ -205,3 +205,22 @@ def test_a_run_ends_with_the_ending(repo: Path, tmp_path: Path) -> None:
     above = "\n".join(printed[False][:-len(ending)])
     assert "Run recorded" not in above and FAIRNESS not in above and "summary: " in above
     assert "Run recorded" in "\n".join(printed[True]) and FAIRNESS in "\n".join(printed[True])
+
+
+def test_a_store_that_missed_the_run_exits_3_even_when_a_cell_failed(repo: Path, tmp_path: Path) -> None:
+    """Exit 3 means "the store missed this run: import it"; a failed cell must not hide it behind exit 1."""
+    run_path = write_run(tmp_path)
+    run_dir = RunDir(tmp_path / "results", "recorded")
+    cells = load_cells(run_path).results
+    failed = cells[0].model_copy(update={"status": "failed"})
+    every_cell_ended = SimpleNamespace(interrupts=0, not_run=[])
+    console = Console(record=True, width=WIDTH, file=io.StringIO())
+    refused = "postgresql://bench@127.0.0.1:9/none?connect_timeout=2"  # port 9 (discard): nothing listens
+    request = RunRequest(results_dir=str(tmp_path / "results"), store=refused, report=False)
+    code = _conclude(request, console, load_matrix(repo / "matrix.yaml"), run_dir,
+                     every_cell_ended, [], [failed, *cells[1:]], Settings())  # type: ignore[arg-type]
+    assert code == 3
+    assert "orchestrate import" in console.export_text()
+    request = RunRequest(results_dir=str(tmp_path / "results"), store="off", report=False)
+    assert _conclude(request, console, load_matrix(repo / "matrix.yaml"), run_dir,
+                     every_cell_ended, [], [failed, *cells[1:]], Settings()) == 1  # type: ignore[arg-type]

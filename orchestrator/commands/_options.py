@@ -74,7 +74,8 @@ def host_port(option: str) -> Callable[[str], str]:
 def add_store_option(p: argparse.ArgumentParser, results_default: bool = True) -> None:
     """--store (and --results-dir, where the default store lies, unless the command has its own)."""
     p.add_argument("--store", default=None, metavar="URL",
-                   help="postgresql://USER@HOST:PORT/DB, or an SQLite file (default: the matrix's `store:`, else "
+                   help="postgresql://USER@HOST:PORT/DB (its password: PGPASSWORD or ~/.pgpass, or in the URL; it "
+                        "is never written), or an SQLite file (default: the matrix's `store:`, else "
                         "store.sqlite in the results directory); `off`: do not record")
     if results_default:
         p.add_argument("--results-dir", default="results", help="where runs are written (default: results/)")

@@ -58,6 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    default=None, metavar="PRICE",
                    help="the machine's price per hour (overrides the matrix's price.per_hour): cost per epoch and run")
     add_store_option(p, results_default=False)
+    p.add_argument("--store-later", action="store_true",
+                   help="do not check the store before the first cell: run, then record at the end (on failure the "
+                        "JSON is kept and the `orchestrate import` command printed)")
     p.add_argument("--budget", default=None, metavar="DURATION",
                    help="sequential repeats: after the profile's repeats, more only for undecided pairs until "
                         "decided, 4 looks or this much time in cells, builds apart (15m, 900s, 1h; 'off': fixed "
@@ -77,7 +80,7 @@ def request(args: argparse.Namespace) -> RunRequest:
         data_dir=args.data_dir, data=args.data, run_id=args.run_id, timeout_s=args.timeout, cache_dir=args.cache_dir,
         resume=args.resume, fresh=args.fresh, slots=args.slots, address=args.address, report=not args.no_report,
         monitor_hz=args.monitor_hz, wheels=args.wheels, price_per_hour=args.price_per_hour, store=args.store,
-        budget=args.budget, model=args.model, verbose=args.verbose)
+        store_later=args.store_later, budget=args.budget, model=args.model, verbose=args.verbose)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

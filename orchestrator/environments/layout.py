@@ -26,10 +26,11 @@ BUILD_RECIPE_VERSION = 1
 # The per-user cache folder's name (installed use: ~/.cache/orchestrate on Linux).
 USER_CACHE_NAME = "orchestrate"
 
-# Variables from the caller's shell that would leak into a cell and change what it measures.
+# Variables from the caller's shell that would leak into a cell and change what it measures, and the store's
+# password (PGPASSWORD is the orchestrator's, for its store: a cell has no use for it, nor its logs).
 _SCRUBBED_PREFIXES = ("KERAS_", "THEANO", "PYTHON", "VIRTUAL_ENV", "CONDA_", "XLA_", "TF_", "JAX_", "MXNET_",
                       "ORCHESTRATE_JIT_", "ORCHESTRATE_LSTM_", "ORCHESTRATE_DATA_FEED", "ORCHESTRATE_CIFAR10_",
-                      "TORCH", "OV_", "OPENVINO", "OMP_", "GOMP_", "KMP_")
+                      "TORCH", "OV_", "OPENVINO", "OMP_", "GOMP_", "KMP_", "PGPASSWORD")
 
 
 def cache_dir(explicit: str | Path | None, loaded: LoadedMatrix) -> Path:

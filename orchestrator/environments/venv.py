@@ -169,7 +169,8 @@ class Builder:
                      "creating the virtualenv with uv")
             return
         self.run([str(self.interpreter), "-m", "venv", str(self.paths.venv)], "creating the virtualenv")
-        self.run([str(self.paths.python), "-m", "pip", *INSTALL_ARGS, "--quiet", *installer_pins(self.env.python)],
+        install, *flags = INSTALL_ARGS  # `pip install --quiet --upgrade <pins>`, as the build log has always read
+        self.run([str(self.paths.python), "-m", "pip", install, "--quiet", *flags, *installer_pins(self.env.python)],
                  "upgrading pip")
 
     def pip_install(self, args: list[str], what: str) -> None:

@@ -1,4 +1,4 @@
-"""A run's folder on disk: where its cells' results, logs, summary and report go."""
+"""A run's folder on disk: where its cells' results, logs, summary, report and identity (`run.json`) go."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from orchestrator.core.errors import ResultsError
 from orchestrator.core.files import write_json_atomic
 from orchestrator.core.paths import inside, safe_name
 from orchestrator.results.schema import CellResult
+from orchestrator.rundir.instance import INSTANCE_FILE, start_instance
 
 
 class RunDir:
@@ -45,6 +46,15 @@ class RunDir:
                 "choose another with --results-dir"
             ) from None
 
+    def remove_if_empty(self) -> None:
+        """Remove the run's folder (and its cells/ and logs/) if nothing was written in it: a run stopped before it
+        began leaves no empty folder behind. Only empty folders are removed."""
+        for folder in (self.cells_dir, self.logs_dir, self.path):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or not there
+                pass
+
     def remove_temp_files(self) -> list[Path]:
         """Delete the temporary files of atomic writes cut short by a killed process (never a complete file)."""
         stale = [p for p in self.path.rglob(".*.tmp") if p.is_file()]
@@ -52,7 +62,13 @@ class RunDir:
             path.unlink(missing_ok=True)
         return stale
 
+    def start_instance(self) -> str | None:
+        """The run's instance id (rundir/instance.py): written when a new run's folder has none yet."""
+        return start_instance(self.path)
+
     def write_cell(self, result: CellResult) -> Path:
         path = self.cell_path(result.cell_id)
+        if not (self.path / INSTANCE_FILE).is_file():  # on demand: the first result of a run gives it its identity
+            self.start_instance()
         write_json_atomic(path, result.model_dump(mode="json"))
         return path

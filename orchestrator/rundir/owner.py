@@ -3,7 +3,8 @@
 The lock (`<results-dir>/.<run-id>.lock`, beside the run's folder so that `--fresh` can move the folder) is a
 `filelock` lock: the kernel releases it when its process ends, however it ends (SIGKILL included), so a run whose
 owner is gone can be resumed at once. The record (`<run>/owner.json`: host, pid, start time, command) names the
-owner to anyone refused.
+owner to anyone refused. The command is recorded with its passwords redacted (core/redaction.py): run folders
+are zipped and shared.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.core.errors import ResultsError
+from orchestrator.core.redaction import redact_argv
 from orchestrator.rundir.layout import RunDir
 from orchestrator.core.files import write_json_atomic
 
@@ -36,7 +38,7 @@ class OwnerRecord(BaseModel):
     def of_this_process(cls) -> "OwnerRecord":
         return cls(host=socket.gethostname(), pid=os.getpid(),
                    started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                   command=[Path(sys.argv[0]).name, *sys.argv[1:]])
+                   command=redact_argv([Path(sys.argv[0]).name, *sys.argv[1:]]))
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host} (since {self.started_at}: `{' '.join(self.command)}`)"

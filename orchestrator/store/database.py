@@ -3,7 +3,15 @@
 Writes are transactions: a run's rows all land or none do. SQLite runs in WAL mode with a busy timeout and takes
 the write lock at the start of each write (BEGIN IMMEDIATE), so two runs finishing at once wait for each other
 instead of failing; PostgreSQL serialises migrations with an advisory lock and upserts rows. Every failure to
-reach, lock or read the store is a StoreError that says which store and what to do (the CLI exits 3).
+reach, lock or read the store is a StoreError that says which store (its URL's password redacted) and what to do
+(the CLI exits 3).
+
+Opening a store migrates it and checks that it is one this code can write: a store is *incompatible* when its
+schema version is newer than the migrations here know, when the versions it records are not the first N of them
+(a store of another branch or tool), when its tables cannot be created (tables of the same name that are not an
+orchestrate store's), or when its tables lack a column this code writes. An older store (versions 1..N of ours)
+is compatible: the missing migrations are applied. `orchestrate run` opens the store before its first cell, so an
+unreachable or incompatible one stops the run before anything runs.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from orchestrator.core.errors import StoreError
+from orchestrator.core.redaction import redact
 from orchestrator.store.schema import LATEST, MIGRATIONS, RESULT_COLUMNS, RUN_COLUMNS, VERSION_TABLE
 
 DEFAULT_FILE = "store.sqlite"
@@ -36,7 +45,7 @@ class Target:
     def describe(self) -> str:
         if self.kind == "sqlite":
             return f"SQLite store {self.location}"
-        return f"PostgreSQL store {_safe_url(self.location)}"
+        return f"PostgreSQL store {redact(self.location)}"
 
 
 def target_of(text: str | None, results_dir: Path) -> Target:
@@ -48,19 +57,8 @@ def target_of(text: str | None, results_dir: Path) -> Target:
         return Target("postgresql", text)
     path = text.removeprefix("sqlite:///") if text.startswith("sqlite:///") else text
     if "://" in path:
-        raise StoreError(f"store {text!r}: not a postgresql:// URL, an sqlite:/// URL or a file path")
+        raise StoreError(f"store {redact(text)!r}: not a postgresql:// URL, an sqlite:/// URL or a file path")
     return Target("sqlite", str(Path(path).expanduser().resolve()))
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        from psycopg.conninfo import conninfo_to_dict
-        info = conninfo_to_dict(url)
-    except Exception:  # noqa: BLE001 (a malformed URL: name the scheme only)
-        return url.split("://", 1)[0] + "://..."
-    return f"postgresql://{info.get('user', '')}@{info.get('host', 'localhost')}:{info.get('port', 5432)}/" \
-           f"{info.get('dbname', '')}"
 
 
 def _wal(conn: sqlite3.Connection, busy_s: float) -> None:
@@ -126,11 +124,14 @@ class Store:
         try:
             return psycopg.connect(self.target.location, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(f"{self.target.describe()} is unreachable ({_first_line(exc)}); check the server and "
-                             "the URL (--store or the matrix's `store:`)") from None
+            raise StoreError(f"{self.target.describe()} is unreachable ({_first_line(exc)}); check that the server "
+                             "runs, the URL (--store or the matrix's `store:`) and the password (in the URL, or in "
+                             "PGPASSWORD or ~/.pgpass)") from None
 
     def _error(self, what: str, exc: BaseException) -> StoreError:
         text = _first_line(exc)
+        if "already exists" in text:  # a migration's CREATE TABLE met tables that are not ours
+            return self._incompatible(f"it holds tables of the same names that are not an orchestrate store's: {text}")
         hint = "try again when the other writer is done, or raise ORCHESTRATE_STORE_BUSY_S"
         if "not a database" in text or "malformed" in text:
             hint = ("the file is damaged: move it aside (the runs' JSON are the record) and rebuild it with "
@@ -138,6 +139,11 @@ class Store:
         elif "locked" not in text and "busy" not in text:
             hint = "check the path and its permissions"
         return StoreError(f"{self.target.describe()} {what} ({text}); {hint}")
+
+    def _incompatible(self, why: str) -> StoreError:
+        return StoreError(f"{self.target.describe()} has a schema this orchestrate cannot write ({why}); give another "
+                          "store (--store, or the matrix's `store:`), or move this one aside: the runs' JSON are the "
+                          "record, and `orchestrate import RESULTS_DIR/*` fills a new store")
 
     # ------------------------------------------------------------------------------------------------ transactions
 
@@ -182,6 +188,11 @@ class Store:
             if current > LATEST:
                 raise StoreError(f"{self.target.describe()} has schema version {current}, newer than this "
                                  f"orchestrate knows ({LATEST}): upgrade orchestrate")
+            cur.execute("SELECT version FROM schema_version ORDER BY version")
+            recorded = [row[0] for row in cur.fetchall()]
+            if recorded != list(range(1, current + 1)):
+                raise self._incompatible(f"it records schema versions {recorded}, not the migrations 1..{current} "
+                                         "of this orchestrate")
             for version, description, statements in MIGRATIONS:
                 if version <= current:
                     continue
@@ -189,6 +200,17 @@ class Store:
                     cur.execute(statement)
                 cur.execute(self._sql("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)"),
                             (version, description, _now()))
+        self._check_columns()
+
+    def _check_columns(self) -> None:
+        """Refuse tables that lack a column this code writes (a hand-made store, or tables of another tool)."""
+        cur = self._conn.cursor()
+        for table, columns in (("runs", RUN_COLUMNS), ("results", RESULT_COLUMNS)):
+            try:
+                cur.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE 1 = 0")
+                cur.fetchall()
+            except self._driver_errors() as exc:
+                raise self._incompatible(f"its table {table}: {_first_line(exc)}") from None
 
     def schema_version(self) -> int:
         cur = self._conn.cursor()
@@ -243,5 +265,6 @@ class Store:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The driver's message, first line, with any password redacted (libpq may quote the connection string)."""
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return redact(text.splitlines()[0])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from orchestrator.core.errors import StoreError
 from orchestrator.results.io import load_cells
+from orchestrator.rundir.instance import read_instance
 from orchestrator.store.database import Store
 from orchestrator.store.records import read_provenance, rows_of_run
 
@@ -27,5 +28,5 @@ def ingest_run(store: Store, run_path: Path) -> Ingested:
     report = load_cells(run_path)
     if not report.results:
         return Ingested(run_path, 0, 0, len(report.rejected))
-    run, rows = rows_of_run(report.results, read_provenance(run_path), str(run_path))
+    run, rows = rows_of_run(report.results, read_provenance(run_path), str(run_path), read_instance(run_path))
     return Ingested(run_path, len(rows), store.add_run(run, rows), len(report.rejected))

@@ -102,10 +102,13 @@ def _gpu(host: HostInfo) -> tuple[str | None, str | None]:
     return (", ".join(names) or None), (", ".join(drivers) or None)
 
 
-def run_key(run_id: str, results: list[CellResult]) -> str:
-    """A run is its id on its host(s): importing the same folder twice, or from a copy, gives the same key."""
+def run_key(run_id: str, results: list[CellResult], instance: str | None = None) -> str:
+    """A run is its id on its host(s) and, where its folder has one, its instance (rundir/instance.py: kept by
+    `--resume`, new after `--fresh`, so a run moved aside and the run after it are two runs). Importing the same
+    folder twice, or from a copy, gives the same key; a folder without an instance keeps the key it always had."""
     hosts = sorted({f"{r.host.hostname}/{host_fingerprint(r.host)}" for r in results})
-    return hashlib.sha256("|".join([run_id, *hosts]).encode()).hexdigest()[:20]
+    parts = [run_id, *hosts, *([f"instance={instance}"] if instance else [])]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
 def _started(results: list[CellResult]) -> str | None:
@@ -147,9 +150,10 @@ def result_row(key: str, run_started_at: str | None, result: CellResult, provena
     }
 
 
-def rows_of_run(results: list[CellResult], provenance: Provenance, source: str) -> tuple[
+def rows_of_run(results: list[CellResult], provenance: Provenance, source: str, instance: str | None = None) -> tuple[
         dict[str, Any], list[dict[str, Any]]]:
-    """The run's row and its results' rows (results: every readable cell of one run, at least one)."""
-    key = run_key(results[0].run_id, results)
+    """The run's row and its results' rows (results: every readable cell of one run, at least one; instance: its
+    folder's, see `run_key`)."""
+    key = run_key(results[0].run_id, results, instance)
     run = run_row(key, results, provenance, source)
     return run, [result_row(key, run["started_at"], r, provenance) for r in results]

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from orchestrator.core.errors import ConfigError
 from orchestrator.results.io import load_cells
+from orchestrator.rundir.instance import read_instance
 from orchestrator.store.database import Store, target_of
 from orchestrator.store.records import rows_of_run, read_provenance
 from orchestrator.store.series import build_series
@@ -28,7 +29,7 @@ def against_store(run: str | Path, store: str | None, baseline_runs: int, settin
     report = load_cells(run_path)
     if not report.results:
         raise ConfigError(f"{run_path}: no valid cell results to compare (give a run folder, e.g. results/RUN_ID)")
-    this, rows = rows_of_run(report.results, read_provenance(run_path), str(run_path))
+    this, rows = rows_of_run(report.results, read_provenance(run_path), str(run_path), read_instance(run_path))
     target = target_of(store, run_path.resolve().parent)  # default: the store beside the run's folder
     with Store(target) as db:
         history = [r for r in db.results() if r["run_key"] != this["run_key"]]

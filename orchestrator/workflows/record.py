@@ -1,6 +1,6 @@
 """The store as the workflows see it: which store (the --store value, the matrix's `store:`, else store.sqlite in
-the results directory), recording a run into it at the end of `orchestrate run`, and importing run folders
-(`orchestrate import`)."""
+the results directory), checking it before a run's first cell (`check_store`; `--store-later` skips the check),
+recording a run into it at the end of `orchestrate run`, and importing run folders (`orchestrate import`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator.core.errors import StoreError
+from orchestrator.core.redaction import redact
 from orchestrator.store.database import Store, Target, target_of
 from orchestrator.store.ingest import ingest_run
 from orchestrator.store.records import provenance_of, write_provenance
@@ -19,6 +20,22 @@ STORE_ERROR_EXIT = 3  # the store could not be reached, locked or read: document
 def store_target(store: str | None, results_dir: str | Path = "results", matrix_store: str | None = None) -> Target:
     """The store named (a URL or SQLite file), else the matrix's `store:`, else store.sqlite in `results_dir`."""
     return target_of(store or matrix_store, Path(results_dir))
+
+
+def check_store(store: str | None, results_dir: str | Path, matrix_store: str | None) -> Target | None:
+    """Open the run's store (connect, migrate, check its schema) before anything runs; None with `--store off`.
+
+    Raises StoreError (exit 3) naming the store and what to do: an unreachable or incompatible store stops the run
+    before its first build or cell instead of after them."""
+    if (store or matrix_store) == "off":
+        return None
+    target = store_target(store, results_dir, matrix_store)
+    try:
+        Store(target).close()
+    except StoreError as exc:
+        raise StoreError(f"{exc}. Nothing was run: fix the store, or run with --store-later to record at the end "
+                         "(the results' JSON are written either way), or --store off") from None
+    return target
 
 
 def record_run(store: str | None, results_dir: str | Path, matrix_store: str | None, matrix_path: Path,
@@ -47,7 +64,7 @@ def record_run(store: str | None, results_dir: str | Path, matrix_store: str | N
 def _store_flag(store: str | None) -> str:
     if not store:
         return ""
-    return " --store URL" if "://" in store else f" --store {store}"  # a URL may hold a password
+    return f" --store {redact(store)}"  # a URL's password as ***: put it back, or keep it in PGPASSWORD
 
 
 def import_runs(target: Target, folders: list[str], console: Console) -> int:

@@ -17,7 +17,8 @@ from orchestrator.config.adhoc import script_workloads, with_model
 from orchestrator.config.expand import expand
 from orchestrator.config.load import LoadedMatrix, load_matrix
 from orchestrator.core import workload_files
-from orchestrator.core.errors import ConfigError
+from orchestrator.core.errors import ConfigError, StoreError
+from orchestrator.core.redaction import redact
 from orchestrator.measure.cost import record_costs
 from orchestrator.measure.host import busy_note, host_info, load_average, other_runs
 from orchestrator.report.failures import print_failures
@@ -31,7 +32,7 @@ from orchestrator.runtimes.base import RunContext, Runtime
 from orchestrator.scheduling.progress import RunProgress
 from orchestrator.scheduling.resume import ResumePlan, resume_plan
 from orchestrator.scheduling.scheduler import Scheduler
-from orchestrator.workflows.record import STORE_ERROR_EXIT, record_run
+from orchestrator.workflows.record import STORE_ERROR_EXIT, check_store, record_run
 from orchestrator.workflows.report import save_settings, write_report
 from orchestrator.workflows.rounds import more_rounds, parse_budget
 from orchestrator.workflows.setup import data_dir, make_runtime, with_run_options
@@ -68,6 +69,7 @@ class RunRequest:
     wheels: str | None = None
     price_per_hour: float | None = None
     store: str | None = None
+    store_later: bool = False  # do not check the store before the first cell: record at the end, as ever
     budget: str | None = None
     model: str | None = None
     verbose: bool = False  # every cell, the fairness table, the method and the plots above the ending
@@ -94,6 +96,8 @@ def run(request: RunRequest, console: Console) -> int:
         if moved:
             console.print(f"moved the earlier results of run {run_id!r} to {moved} (nothing deleted)",
                           markup=False, highlight=False, soft_wrap=True)
+        if not request.store_later:  # an unreachable or incompatible store stops the run before any build or cell
+            _check_store_first(request, loaded, run_dir)
         runtime = make_runtime(request.runtime, loaded, request.cache_dir, console)
         if request.address is not None:
             if not hasattr(runtime, "address"):
@@ -104,6 +108,15 @@ def run(request: RunRequest, console: Console) -> int:
             return _run(request, console, loaded, runtime, run_dir, data)
         finally:
             runtime.close()
+
+
+def _check_store_first(request: RunRequest, loaded: LoadedMatrix, run_dir: RunDir) -> None:
+    """Open the run's store before anything runs (exit 3 if it cannot be used), leaving no empty run folder."""
+    try:
+        check_store(request.store, request.results_dir, loaded.matrix.store)
+    except StoreError:
+        run_dir.remove_if_empty()
+        raise
 
 
 def model_matrix(request: RunRequest) -> str:
@@ -201,8 +214,9 @@ def _conclude(request: RunRequest, console: Console, loaded: LoadedMatrix, run_d
                       " To continue, run:", highlight=False)
         console.print(resume_command(request, run_dir.run_id), markup=False, highlight=False, soft_wrap=True)
         return INTERRUPTED_EXIT
-    code = 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
-    return code or (0 if stored else STORE_ERROR_EXIT)
+    if not stored:  # the store missed the run: say so by the exit code even when a cell failed too (the summary
+        return STORE_ERROR_EXIT  # names failed cells; a script waiting for 3 runs the printed import command)
+    return 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
 
 
 def budget_seconds(loaded: LoadedMatrix, profile: str | None, budget: str | None) -> float | None:
@@ -235,7 +249,8 @@ def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
 
 
 def resume_command(request: RunRequest, run_id: str) -> str:
-    """The command line that continues this run."""
+    """The command line that continues this run (a store URL's password as ***: put it back, or keep it in
+    PGPASSWORD or ~/.pgpass)."""
     words = ["orchestrate", "run", request.matrix]
     for flag, value in (("--profile", request.profile),
                         ("--runtime", request.runtime if request.runtime != "auto" else None),
@@ -243,7 +258,8 @@ def resume_command(request: RunRequest, run_id: str) -> str:
                         ("--data", request.data), ("--timeout", request.timeout_s),
                         ("--cache-dir", request.cache_dir), ("--slots", request.slots),
                         ("--address", request.address), ("--wheels", request.wheels),
-                        ("--price-per-hour", request.price_per_hour), ("--store", request.store),
+                        ("--price-per-hour", request.price_per_hour),
+                        ("--store", redact(request.store) if request.store else None),
                         ("--budget", request.budget), ("--model", request.model)):
         if value is not None:
             words += [flag, str(value)]
@@ -253,6 +269,8 @@ def resume_command(request: RunRequest, run_id: str) -> str:
         words += ["--workload", workload]
     if request.every:
         words.append("--all")
+    if request.store_later:
+        words.append("--store-later")
     if not request.report:
         words.append("--no-report")
     if request.verbose:
