@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)  # the option types of commands/_options.py raise ConfigError
         return args.func(args, console)
-    except StoreError as exc:  # the store cannot be reached, locked or read (README: exit codes)
+    except StoreError as exc:  # the store cannot be reached, locked or read (docs/history.md: exit codes)
         err.print(f"error: {redact(str(exc))}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 3
     except OrchestratorError as exc:

@@ -1,4 +1,4 @@
-"""Each row of the README's table of bad inputs, run through `orchestrate run`: a clear message, the right
+"""Each row of the table of bad inputs (docs/faults.md), run through `orchestrate run`: a clear message, the right
 exit code, and nothing already measured lost. (Missing data inside a cell: tests/test_local_runtime.py;
 a results file edited by hand: tests/test_run_survives.py.)"""
 

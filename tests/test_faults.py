@@ -1,4 +1,4 @@
-"""The fault list of the README ("Nothing measured is lost"), each fault injected for real: a full tmpfs, a
+"""The fault list of docs/faults.md, each fault injected for real: a full tmpfs, a
 read-only bind mount, a results folder moved away, real SIGKILL/SIGTERM, a kernel OOM kill inside a memory
 cgroup, a data folder moved away, a second orchestrator on the same run.
 

@@ -195,7 +195,7 @@ def environment_table_text(loaded: LoadedMatrix) -> str:
 
 
 def test_every_numeric_field_of_the_matrix_has_a_range() -> None:
-    """A field added later without bounds fails here: give it Field(ge=..., le=...) and a README range."""
+    """A field added later without bounds fails here: give it Field(ge=..., le=...) and a documented range."""
     from annotated_types import Ge, Gt, Le, Lt
     from pydantic import BaseModel
 

@@ -82,7 +82,7 @@ def connect() -> Any:
         return client
     except docker.errors.DockerException as exc:
         raise ContainerEngineError(
-            f"no Docker engine answers at {engine_host()} ({exc}); start one (see README, 'Docker runtime') or "
+            f"no Docker engine answers at {engine_host()} ({exc}); start one (docs/docker.md) or "
             "point DOCKER_HOST at its socket, or use --runtime local"
         ) from None
 

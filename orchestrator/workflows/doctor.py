@@ -43,7 +43,7 @@ def _print_engine(console: Console, engine: EngineProbe) -> None:
     console.print(f"Docker engine: {engine.version} at {engine.host}; runtimes: {', '.join(engine.runtimes)}",
                   markup=False, highlight=False)
     nvidia = engine.nvidia_how or ("absent: install the NVIDIA container toolkit and run "
-                                   "`nvidia-ctk runtime configure --runtime=docker` (README, Azure GPU VMs)")
+                                   "`nvidia-ctk runtime configure --runtime=docker` (docs/docker.md, Azure GPU VM)")
     console.print(f"NVIDIA container support: {nvidia}", markup=False, highlight=False)
 
 

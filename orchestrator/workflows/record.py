@@ -14,7 +14,7 @@ from orchestrator.store.database import Store, Target, target_of
 from orchestrator.store.ingest import ingest_run
 from orchestrator.store.records import provenance_of, write_provenance
 
-STORE_ERROR_EXIT = 3  # the store could not be reached, locked or read: documented in the README
+STORE_ERROR_EXIT = 3  # the store could not be reached, locked or read: documented in docs/history.md
 
 
 def store_target(store: str | None, results_dir: str | Path = "results", matrix_store: str | None = None) -> Target:
