@@ -170,7 +170,14 @@ def test_installed_run_model_from_an_empty_folder(installed: Installed, env_cach
     verdict printed and ./results written; the environments of the tests' cache reused."""
     empty = tmp_path / "empty"
     empty.mkdir()
+    # The checkout builds (or reuses) the three environments first, whatever ran before in this session (another
+    # test may have left a variant of one in the cache): the installed run must then reuse every one of them.
+    built = subprocess.run([sys.executable, "-m", "orchestrator.cli", "build", *KERAS3, "--runtime", "local",
+                            "--matrix", str(REPO / "matrix.yaml"), "--cache-dir", str(env_cache)],
+                           capture_output=True, text=True, timeout=1800)
+    assert built.returncode == 0, built.stdout + built.stderr
     ready = {name for name in KERAS3 if env_paths(env_cache, name).marker.is_file()}
+    assert ready == set(KERAS3)
     start = time.monotonic()
     proc = installed.orchestrate("run", "--model", str(REPO / "examples" / "my_model.py"), "--profile", "smoke",
                                  "--data-dir", str(data_dir), "--run-id", "installed", cwd=empty, cache=env_cache)
