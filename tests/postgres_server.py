@@ -85,15 +85,7 @@ def start_server() -> Server:
 
 def stop_server(server: Server) -> None:
     """Fast shutdown by the postmaster's pid (SIGINT), then SIGKILL if it lingers; the folder removed."""
-    try:
-        os.kill(server.pid, signal.SIGINT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            os.kill(server.pid, 0)
-            time.sleep(0.1)
-        os.kill(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    pause_server(server)
     shutil.rmtree(server.root, ignore_errors=True)
 
 
