@@ -34,6 +34,11 @@ MAX_RETRIES = 10
 MAX_COMPUTE_CAPABILITY = 20.0
 
 
+def _cell_name_problem(name: str) -> str | None:
+    """What keeps `name` from being part of a cell id (a plain name without `__`, the ids' separator), or None."""
+    return name_problem(name) or ("contains __, the separator of cell ids" if "__" in name else None)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -137,7 +142,7 @@ class Environment(_Strict):
     @classmethod
     def _configuration_names(cls, value: dict[str, Configuration]) -> dict[str, Configuration]:
         for name in value:
-            problem = name_problem(name) or ("contains __, the separator of cell ids" if "__" in name else None)
+            problem = _cell_name_problem(name)
             if problem:
                 raise ValueError(f"configuration name {name!r} {problem}")
         return value
@@ -309,7 +314,7 @@ class Matrix(_Strict):
     def _plain_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         """Names become folders, files and image tags (cache, results, cell ids): plain names only."""
         for name in value:
-            problem = name_problem(name) or ("contains __, the separator of cell ids" if "__" in name else None)
+            problem = _cell_name_problem(name)
             if problem:
                 raise ValueError(f"name {name!r} {problem}")
         return value
