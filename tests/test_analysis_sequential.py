@@ -11,7 +11,15 @@ import pytest
 import yaml
 
 from orchestrator.analysis.ranks import exact_p
-from orchestrator.analysis.sequential import PairState, design, next_round, sequential_p, stop_reason
+from orchestrator.analysis.robust import tost_p
+from orchestrator.analysis.sequential import (
+    PairState,
+    design,
+    next_round,
+    sequential_p,
+    sequential_tie_p,
+    stop_reason,
+)
 from orchestrator.cli import main
 from orchestrator.workflows.rounds import cell_seconds, parse_budget
 from orchestrator.core.errors import ConfigError
@@ -32,10 +40,33 @@ def test_the_sequential_p_is_the_smallest_spent_p_over_the_looks_taken() -> None
     rng = random.Random(3)
     a = [rng.lognormvariate(0, 0.05) for _ in range(9)]
     b = [1.3 * rng.lognormvariate(0, 0.05) for _ in range(9)]
-    expected = min(exact_p(a[:6], b[:6]) / 0.4, exact_p(a[:9], b[:9]) / 0.1, 1.0)
+    # the spending was (0, 0.4, 0.1, 0.5); now (0, 0.35, 0.05, 0.6): complete separation at 6 against 6 still
+    # survives Holm over 8 decisions (0.0022 / 0.35 <= 0.05 / 8), and more of alpha is left for the last look
+    expected = min(exact_p(a[:6], b[:6]) / 0.35, exact_p(a[:9], b[:9]) / 0.05, 1.0)
     assert sequential_p(a, b, PLAN) == pytest.approx(expected)
     assert sequential_p(a[:3], b[:3], PLAN) == 1.0  # nothing spent at the first look
     assert sequential_p(a, b, design(3).__class__()) == pytest.approx(exact_p(a, b))  # fixed size: one look
+
+
+def test_a_missing_repeat_keeps_the_look_it_reached() -> None:
+    a = [1.0, 1.01, 0.99, 1.02, 0.98]  # one of six repeats failed
+    b = [1.3, 1.31, 1.29, 1.32, 1.28, 1.3]
+    # before: the look at 6 needed 6 a side, so 5 against 6 had no look with alpha spent and p = 1
+    assert sequential_p(a, b, PLAN) == pytest.approx(exact_p(a, b) / 0.35)  # 0.0043 / 0.35
+    assert sequential_p(a[:3], b, PLAN) == 1.0  # A's round for the look at 6 did not run: no look
+    assert sequential_p(a, b[:6] + [1.3] * 3, PLAN) == pytest.approx(exact_p(a, b) / 0.35)  # 9 vs 5: look 6 only
+
+
+def test_a_tie_spends_alpha_over_the_looks_like_a_difference() -> None:
+    rng = random.Random(4)
+    a = [rng.lognormvariate(0, 0.005) for _ in range(12)]
+    b = [rng.lognormvariate(0, 0.005) for _ in range(12)]
+    bound = 0.0488
+    assert sequential_tie_p(a[:3], b[:3], PLAN, bound) == 1.0  # no tie at 3 against 3: nothing spent there
+    expected = min(tost_p(a[:6], b[:6], bound) / 0.35, tost_p(a[:9], b[:9], bound) / 0.05,
+                   tost_p(a, b, bound) / 0.6)
+    assert sequential_tie_p(a, b, PLAN, bound) == pytest.approx(expected)
+    assert sequential_tie_p(a[:3], b[:3], design(3).__class__(), bound) == pytest.approx(0.05)  # fixed size
 
 
 def test_only_undecided_pairs_get_another_round_up_to_the_last_look() -> None:
@@ -91,19 +122,22 @@ def test_a_real_run_adds_rounds_while_undecided_and_resumes(repo: Path, tmp_path
     matrix = _matrix(repo, tmp_path, jax_python, "10m")
     common = [str(matrix), "--results-dir", str(tmp_path / "results"), "--cache-dir", str(env_cache),
               "--runtime", "local", "--monitor-hz", "0"]
-    # 1 repeat each: no verdict, so a second round (interleaved: r1 of both); 2 against 2: a 67% interval, too
-    # weak for a tie; 3 against 3 sleeping 0.5 s an epoch: a tie (a 90% interval within 5%), decided, no 4th round.
+    # 1 repeat each: no verdict, so more rounds (interleaved: r1 of both, ...). Ties spend alpha over the looks
+    # (1, 2, 3, 4 repeats; fractions 0, 0.35, 0.05, 0.6) like differences, so a tie needs an equivalence p at most
+    # alpha x fraction: 2 against 2 (best one-sided p 1/6) and 3 against 3 (0.05 / 0.05) cannot; 4 against 4
+    # sleeping 0.5 s an epoch can (1/70 / 0.6 = 0.024), and is the last look. Before, a tie was tested at full
+    # alpha at every look and this pair stopped at 3 against 3, which let false ties exceed alpha.
     assert main(["run", *common, "--run-id", "seq"]) == 0
     out = capsys.readouterr().out
     results = load_cells(tmp_path / "results" / "seq").results
     assert sorted(r.cell_id for r in results) == [f"{e}__sleepy__seq__r{i}" for e in ("keras3-jax", "twin")
-                                                 for i in (0, 1, 2)]
+                                                 for i in (0, 1, 2, 3)]
     assert "sequential repeats: 2 more cell(s)" in out
     report = (tmp_path / "results" / "seq" / "report" / "report.html").read_text()
-    assert "Sequential repeats" in report and "3 + 3" in report and "decided" in report
+    assert "Sequential repeats" in report and "4 + 4" in report
     # --resume: the same rule on the same results asks for nothing more
     assert main(["run", *common, "--run-id", "seq", "--resume"]) == 0
-    assert len(load_cells(tmp_path / "results" / "seq").results) == 6
+    assert len(load_cells(tmp_path / "results" / "seq").results) == 8
     capsys.readouterr()
     # a budget smaller than one round: the first round only, and the report says why the pair stopped
     assert main(["run", *common, "--run-id", "tiny", "--budget", "1s"]) == 0

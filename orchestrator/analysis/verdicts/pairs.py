@@ -1,6 +1,8 @@
 """The pair test: two samples of repeats (one steady state per repeat) compared on log times by the
-Hodges-Lehmann ratio with its exact Mann-Whitney interval and the exact rank-sum p (sequential when the settings
-have looks), then decided faster / slower / tie / no clear difference against the tie threshold and alpha."""
+Hodges-Lehmann ratio with its exact Mann-Whitney interval (widened to the Welch interval's hull when the two
+spreads differ) and the exact rank-sum p after the far-out screen (sequential when the settings have looks), then
+decided faster / slower / tie / no clear difference against the tie threshold and alpha (a tie by the
+equivalence p, spent over the looks like the difference p)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from dataclasses import dataclass
 
 from orchestrator.analysis.holm import holm
 from orchestrator.analysis.ranks import CONFIDENCE, exact_p, shift_interval
-from orchestrator.analysis.sequential import Design, sequential_p
+from orchestrator.analysis.robust import spread_differs, welch_interval
+from orchestrator.analysis.sequential import Design, sequential_p, sequential_tie_p
 from orchestrator.analysis.verdicts.settings import (
     ALPHA,
     TIE_THRESHOLD,
@@ -33,6 +36,8 @@ class PairTest:
     level: float | None = None  # the interval's achieved confidence level (0.9 at 3 against 3)
     p_sequential: float | None = None  # spent over the looks of a sequential run (= p_value with one look)
     p_adjusted: float | None = None  # Holm over the report's family (what the verdict uses)
+    p_tie: float | None = None  # the equivalence p of |log ratio| < log(1 + tie threshold), spent over the looks
+    widened: bool = False  # the spreads differ: the interval is the hull of Hodges-Lehmann's and Welch's
 
     @property
     def has_interval(self) -> bool:
@@ -68,9 +73,14 @@ def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHO
     estimate, low, high, level = shift_interval(a, b)
     if len(a) < 2 or len(b) < 2:
         return PairTest(len(a), len(b), math.exp(estimate), None, None, None, "one repeat: no verdict")
+    widened = spread_differs(a, b)
+    if widened:  # Hodges-Lehmann assumes equal spread; Welch's interval does not: keep the wider of both
+        welch_low, welch_high = welch_interval(a, b, level)
+        low, high = min(low, welch_low), max(high, welch_high)
     p_seq = sequential_p(a, b, plan)
+    p_tie = sequential_tie_p(a, b, plan, math.log1p(tie_threshold))
     test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high),
-                    exact_p(a, b), "no clear difference", level, p_seq, p_seq)
+                    exact_p(a, b), "no clear difference", level, p_seq, p_seq, p_tie, widened)
     return decide(test, p_seq, tie_threshold, alpha)
 
 
@@ -93,8 +103,9 @@ def decide(test: PairTest, p_adjusted: float, tie_threshold: float, alpha: float
     elif p_adjusted <= alpha and log_ratio >= bound:
         verdict = "slower"
     elif (test.level or 0) >= 1 - 2 * alpha - 1e-9 and -bound <= math.log(test.low) \
-            and math.log(test.high) <= bound:  # type: ignore[arg-type]
-        verdict = "tie"  # an equivalence test (TOST) at alpha: a (1 - 2 alpha) interval within the bounds
+            and math.log(test.high) <= bound and (test.p_tie is None or test.p_tie <= alpha):  # type: ignore[arg-type]
+        verdict = "tie"  # the shown interval within the bounds and an equivalence test (TOST) at alpha, spent over
+        # the looks (p_tie; a test built without it: the interval alone, a (1 - 2 alpha) one at least)
     return dataclasses.replace(test, p_adjusted=p_adjusted, verdict=verdict)
 
 

@@ -1,0 +1,120 @@
+"""What the rank statistics need when the repeats are not well behaved: a screen for far-out repeats (a process
+slowed by something else on a shared machine), the equivalence test (TOST) from exact one-sided rank tests, and an
+interval that stays honest when the two backends' spreads differ.
+
+- `screen`: drops the repeats far from the pooled median (more than `FAR` normalised MADs of the pooled log times),
+  at most a third of the smaller side; the rule looks only at the pooled values and the two sample sizes, never at
+  which side a value came from, so the exact rank-sum p of what is left is still exact (under no difference every
+  labelling of the pooled values is equally likely, also given which of them were dropped and how many per side).
+- `tost_p`: two one-sided exact rank-sum tests of |log ratio| >= bound; p <= alpha is an equivalence test at alpha.
+- `spread_differs` / `welch_interval`: when one side's log times spread `SPREAD_RATIO` times the other's, the
+  Hodges-Lehmann interval (which assumes a pure shift) covers less than its label; the Welch interval on log times
+  does not assume equal spread, and the pair's interval becomes the hull of both (widened, never narrowed).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from functools import lru_cache
+
+from orchestrator.analysis.ranks import _doubled_midranks, _sum_counts
+
+FAR = 3.0  # normalised MADs of the pooled log times beyond which a repeat is screened out
+SPREAD_RATIO = 1.5  # the ratio of the two sides' log-time standard deviations from which the interval is widened
+
+
+def screen(a: list[float], b: list[float]) -> tuple[list[float], list[float]]:
+    """(a, b) without the repeats far from the pooled median (log times); unchanged when none is far, or when more
+    are far than a third of the smaller side (then the far ones are a group of their own, not stray repeats)."""
+    logs = [math.log(v) for v in list(a) + list(b)]
+    center = statistics.median(logs)
+    scale = statistics.median(abs(x - center) for x in logs) / 0.6745
+    if scale <= 0:
+        return list(a), list(b)
+    far = [abs(x - center) > FAR * scale for x in logs]
+    if not any(far) or sum(far) > min(len(a), len(b)) // 3:
+        return list(a), list(b)
+    return ([v for v, f in zip(a, far) if not f], [v for v, f in zip(b, far[len(a):]) if not f])
+
+
+def _lower_tail(a_logs: list[float], b_logs: list[float]) -> float:
+    """P(rank sum of B <= observed) under no difference, exact (ties: midranks): small when B lies below A."""
+    ranks = _doubled_midranks(a_logs + b_logs)
+    observed = sum(ranks[len(a_logs):])
+    counts = _sum_counts(tuple(sorted(ranks)), len(b_logs))
+    return sum(c for s, c in counts.items() if s <= observed) / math.comb(len(ranks), len(b_logs))
+
+
+def tost_p(a: list[float], b: list[float], bound: float) -> float:
+    """The equivalence p of |log(B / A)| < bound: the larger of the exact one-sided rank-sum p of log B - bound
+    below log A and of log B + bound above it (3 against 3: at best 0.05)."""
+    la = [math.log(v) for v in a]
+    lb = [math.log(v) for v in b]
+    below = _lower_tail(la, [x - bound for x in lb])
+    above = _lower_tail([-x for x in la], [-(x + bound) for x in lb])
+    return max(below, above)
+
+
+def spread_differs(a: list[float], b: list[float]) -> bool:
+    """Whether one side's log times spread at least SPREAD_RATIO times the other's (needs 3 repeats a side)."""
+    if len(a) < 3 or len(b) < 3:
+        return False
+    sa, sb = _sd([math.log(v) for v in a]), _sd([math.log(v) for v in b])
+    return max(sa, sb) >= SPREAD_RATIO * min(sa, sb) and max(sa, sb) > 0
+
+
+def _sd(values: list[float]) -> float:
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def welch_interval(a: list[float], b: list[float], level: float) -> tuple[float, float]:
+    """The Welch interval of log(B / A) (mean log times, Satterthwaite's degrees of freedom) at `level`."""
+    la = [math.log(v) for v in a]
+    lb = [math.log(v) for v in b]
+    va, vb = _sd(la) ** 2 / len(la), _sd(lb) ** 2 / len(lb)
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1)) if se > 0 else len(la) + len(lb) - 2
+    half = t_quantile(round(0.5 + level / 2, 9), round(df, 3)) * se
+    center = math.fsum(lb) / len(lb) - math.fsum(la) / len(la)
+    return center - half, center + half
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularised incomplete beta function (Lentz's method)."""
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > 1e-300 else 1e-300)
+    result = d
+    for m in range(1, 300):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > 1e-300 else 1e-300)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > 1e-300 else 1e-300
+            result *= c * d
+        if abs(c * d - 1) < 1e-12:
+            break
+    return result
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom."""
+    x = df / (df + t * t)
+    front = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - math.lgamma(0.5)
+                     + df / 2 * math.log(x) + 0.5 * math.log1p(-x)) if 0 < x < 1 else 0.0
+    a, b = df / 2, 0.5
+    tail = front * _beta_fraction(a, b, x) / a if x < (a + 1) / (a + b + 2) else \
+        1 - front * _beta_fraction(b, a, 1 - x) / b if x < 1 else 1.0
+    return 1 - tail / 2 if t >= 0 else tail / 2
+
+
+@lru_cache(maxsize=65536)
+def t_quantile(q: float, df: float) -> float:
+    """The q-quantile of Student's t (bisection on `t_cdf`, to 1e-12)."""
+    low, high = -1e3, 1e3
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if t_cdf(middle, df) < q else (low, middle)
+    return (low + high) / 2
