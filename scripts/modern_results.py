@@ -5,9 +5,9 @@
 Per workload and backend: parameters (must agree across backends), steady s/epoch, fit ms/step and predict ms/step
 (keras-benchmarks' definitions: mean over steps after the first / batches after the warm-up), test accuracy,
 generation tokens/s (GPT-2), training loss in the first and last epoch, input pipeline, load average; then each
-workload's verdict (ratios to keras3-tensorflow with their interval and p) under the settings the run saved (its
-alpha, sequential looks and validity gate), as `orchestrate report RUN_DIR --reference keras3-tensorflow` makes
-them. Exit 1 when a cell is not ok or parameter counts differ.
+workload's verdict per phase (to train, to predict, to generate where recorded: ratios to keras3-tensorflow with
+their interval and p, one Holm family) under the settings the run saved (its alpha, sequential looks and validity
+gate), as `orchestrate report RUN_DIR --reference keras3-tensorflow` makes them. Exit 1 when a cell is not ok or parameter counts differ.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from orchestrator.results.io import load_cells
 from orchestrator.analysis.stats import group_results
 from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.analysis.verdicts.validity import training_loss
-from orchestrator.analysis.verdicts.workloads import workload_verdicts
+from orchestrator.analysis.verdicts.assemble import build
+from orchestrator.report.sections import in_order
 from orchestrator.workflows.report import read_settings
 
 REFERENCE = "keras3-tensorflow"
@@ -74,17 +75,17 @@ def figures(results: list[CellResult]) -> list[str]:
 
 
 def verdicts(results: list[CellResult], settings: Settings) -> list[str]:
-    lines = ["| workload | verdict | keras3-jax / keras3-tensorflow [95% CI], p | keras3-torch / keras3-tensorflow "
-             "[95% CI], p | excluded |", "|---|---|---|---|---|"]
-    for verdict in workload_verdicts(group_results([r for r in results if r.status == "ok"]),
-                                     settings):
+    lines = ["| workload | phase | verdict | keras3-jax / keras3-tensorflow [95% CI], p | keras3-torch / "
+             "keras3-tensorflow [95% CI], p | excluded |", "|---|---|---|---|---|---|"]
+    for verdict in in_order(build(group_results([r for r in results if r.status == "ok"]), settings)):
         cells = []
         for env in ("keras3-jax", "keras3-torch"):
             row = verdict.row(env)
             test = row.vs_reference if row else None
             cells.append(f"{test.describe()}, p={test.describe_p()}" if test else "-")
         excluded = "; ".join(f"{r.environment}: {r.validity.describe()}" for r in verdict.excluded) or "none"
-        lines.append(f"| {verdict.workload} | {verdict.statement()} | {cells[0]} | {cells[1]} | {excluded} |")
+        lines.append(f"| {verdict.workload} | {verdict.phase} | {verdict.statement()} | {cells[0]} | {cells[1]} | "
+                     f"{excluded} |")
     return lines
 
 

@@ -139,3 +139,28 @@ def test_backend_settings_are_read_back(smoke_run: dict) -> None:
             assert r.threads.framework.get("OMP_WAIT_POLICY") is None
     rms = smoke_run["cells"][("keras3-jax", "mnist_mlp")].model.deviations
     assert not any("MXNet" in d for d in rms)
+
+
+def test_settings_that_differ_silently_are_recorded(smoke_run: dict) -> None:
+    """After fit each training cell records its float32 matmul precision (TF32), steps_per_execution and, on torch,
+    dynamo's counters (workloads/settings_probe.py); on this CPU host a TF32 difference is recorded, not flagged."""
+    from orchestrator.analysis.settings_match import compare_settings
+
+    expected = {"keras3-torch": ("float32_matmul_precision", "highest", False),
+                "keras3-jax": ("default_matmul_precision", None, True),
+                "keras3-tensorflow": ("tensor_float_32_execution", True, True)}
+    for (env, workload), r in smoke_run["cells"].items():
+        if env == "keras3-openvino":
+            assert r.backend_settings is None  # inference only: no fit, no settings event
+            continue
+        settings = r.backend_settings
+        assert settings is not None and settings.errors == {}, (r.cell_id, settings)
+        key, value, tf32 = expected[env]
+        assert settings.matmul[key] == value and settings.matmul["tf32_matmul"] is tf32, (r.cell_id, settings.matmul)
+        assert settings.matmul["device"] == "cpu" and settings.steps_per_execution == 1, r.cell_id
+        if env == "keras3-torch":  # jit auto resolves to eager on torch: nothing compiled
+            assert settings.torch_compile is not None and settings.torch_compile["compiled"] is False, r.cell_id
+        else:
+            assert settings.torch_compile is None
+    flags = compare_settings(list(smoke_run["cells"].values()))
+    assert flags and all(not f.flagged and f.message.endswith("n/a on CPU") for f in flags), flags

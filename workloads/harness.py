@@ -5,7 +5,9 @@
 Python 3.6+, Keras 1.2.2 / 2.x / 3.x; never imports the orchestrator. Events (one JSON object a line):
 start (versions, threads, import time), data (provenance), model (params, hyperparameters, deviations),
 compile (Keras 1/2: seconds to build the train/test functions before fit; Theano's C compile),
-epoch (index, seconds, loss, accuracy, val metrics), fit (training totals), evaluate (test metrics),
+equivalence (Keras 3: outputs, loss and gradient norm on reference weights, before fit; equivalence.py),
+epoch (index, seconds, loss, accuracy, val metrics), fit (training totals), settings (after fit: matmul
+precision / TF32, steps_per_execution, torch.compile counters; settings_probe.py), evaluate (test metrics),
 inference (predict throughput: see measure_inference), end (totals), unsupported (reason),
 error (type, message, traceback). docs/results-schema.md describes them; protocol.py (beside this file) names
 the spec's keys, the event kinds and the thread variables for both sides.
@@ -28,6 +30,7 @@ if HERE not in sys.path:
 
 from protocol import (API_NATIVE, CAPABILITY_TRAIN, EVENT_FIELD, TIME_FIELD, XLA_FLAGS,  # noqa: E402
                       XLA_SINGLE_THREADED, Event, Spec, read_back)
+import settings_probe  # noqa: E402
 
 
 class Unsupported(Exception):
@@ -166,6 +169,10 @@ def run(spec, events):
         run_inference(spec, events, workload, model, data, trained=False)
         events.write(Event.DEVICE, framework=framework_device(compat.backend_name(), model))
         raise Unsupported(training_unsupported_reason(spec, compat, model, data))
+    if compat.MAJOR >= 3:  # the same computation on every backend, checked before timing (equivalence.py)
+        import equivalence
+        events.write(Event.EQUIVALENCE, **equivalence.check(spec, model, data, workload, compat,
+                                                            os.path.dirname(os.path.abspath(events.path))))
     compiled = compat.make_functions(model)
     if compiled is not None:  # Keras 1/2 build (Theano: compile to C) the train/test functions before fit
         events.write(Event.COMPILE, **compiled)
@@ -179,6 +186,7 @@ def run(spec, events):
                    validation_data=(data["x_test"], data["y_test"]), callbacks=[timer])
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": train_samples_per_epoch(spec, data)}
     events.write(Event.FIT, **totals)
+    events.write(Event.SETTINGS, **settings_probe.after_fit(compat.backend_name(), model))  # TF32, recompiles...
     events.write(Event.DEVICE, framework=framework_device(compat.backend_name(), model))
 
     t0 = time.perf_counter()

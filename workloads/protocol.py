@@ -57,9 +57,11 @@ class Event(object):
     DATA = "data"                # the data's provenance and loading time
     MODEL = "model"              # params, build seconds, hyperparameters, deviations
     COMPILE = "compile"          # Keras 1/2: seconds to build the train/test functions before fit
+    EQUIVALENCE = "equivalence"  # Keras 3, before fit: outputs, loss, gradient norm on reference weights
     EPOCH = "epoch"              # one per epoch: index, seconds, loss, accuracy, val metrics
     STEPS = "steps"              # fit ms per step with the first step left out (user model files)
     FIT = "fit"                  # training totals: fit_s, train_samples_per_epoch
+    SETTINGS = "settings"        # after fit: matmul precision / TF32, steps_per_execution, torch.compile counters
     DEVICE = "device"            # where the framework says the model ran
     EVALUATE = "evaluate"        # test metrics and seconds
     INFERENCE = "inference"      # predict throughput
@@ -84,7 +86,10 @@ XLA_SINGLE_THREADED = "xla_cpu_multi_thread_eigen=false"  # the part of XLA_FLAG
 # (its matrix env) where at all.
 THREAD_SETTING_VARS = (XLA_FLAGS, "OMP_WAIT_POLICY", "KMP_BLOCKTIME", "KMP_AFFINITY", "MXNET_CPU_WORKER_NTHREADS",
                        "TF_CUDNN_USE_AUTOTUNE", "MXNET_CUDNN_AUTOTUNE_DEFAULT", "TF_ENABLE_ONEDNN_OPTS",
-                       "ORCHESTRATE_TORCH_COMPILE")
+                       "ORCHESTRATE_TORCH_COMPILE",
+                       # a test hook, recorded so a result says it: the equivalence check (equivalence.py) runs on
+                       # weights perturbed by this scale, so that backend computes another model
+                       "ORCHESTRATE_PERTURB_WEIGHTS")
 
 # What the harness reads back from its process environment into its start event's threads (where set).
 READ_BACK_VARS = THREAD_VARS + THREAD_SETTING_VARS

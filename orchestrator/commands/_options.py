@@ -13,8 +13,10 @@ import argparse
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from orchestrator.analysis.break_even import Length
 from orchestrator.analysis.stats import NOISE_CV
 from orchestrator.analysis.verdicts.settings import ALPHA, TIE_THRESHOLD, Settings
+from orchestrator.config.batch_sizes import parse_batch_sizes
 from orchestrator.core.errors import ConfigError
 from orchestrator.core.paths import safe_name
 from orchestrator.workflows.history import Filters
@@ -23,6 +25,8 @@ from orchestrator.workflows.report import settings_for
 Number = TypeVar("Number", int, float)
 
 MAX_MONITOR_HZ = 1000.0
+MAX_TRAIN_STEPS = 10**12
+MAX_TRAIN_EPOCHS = 1_000_000.0
 VERBOSE_HELP = ("also print every cell (one row per repeat), the fairness table, the detailed verdict tables, the "
                 "method and the plot paths above the verdict (all of it is in report.html either way)")
 
@@ -122,3 +126,30 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise-cv", type=number("--noise-cv", float, 0.0, 1.0, low_open=True, high_open=True),
                    default=NOISE_CV,
                    help=f"flag a measurement noisy above this coefficient of variation (default {NOISE_CV})")
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    """--train-steps / --train-epochs: the training length the break-even predicts each backend's total for
+    (docs/choosing.md); read back by `training_length`."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--train-steps", type=number("--train-steps", int, 1, MAX_TRAIN_STEPS), default=None,
+                       metavar="N",
+                       help="your training's length in steps: the report predicts each backend's total time for it "
+                            "(one-off + N steady steps) and says where the fastest changes with the length")
+    group.add_argument("--train-epochs", type=number("--train-epochs", float, 0.0, MAX_TRAIN_EPOCHS, low_open=True),
+                       default=None, metavar="E",
+                       help="the same in epochs, converted with the workload's steps per epoch as measured (the "
+                            "profile's samples at its batch size)")
+
+
+def training_length(args: argparse.Namespace) -> Length:
+    """The length of `add_training_options` (neither given: no totals, the crossovers only)."""
+    return Length(steps=args.train_steps, epochs=args.train_epochs)
+
+
+def add_batch_size_option(p: argparse.ArgumentParser) -> None:
+    """--batch-size 32,128,512 (`orchestrate run`): each selected workload at each size, one row each."""
+    p.add_argument("--batch-size", type=parse_batch_sizes, default=(), dest="batch_sizes", metavar="SIZES",
+                   help="comma-separated batch sizes, e.g. 32,128,512: every selected workload (a --model file "
+                        "too) runs at each, as the profile <profile>.bs<size> with its own verdict; the report "
+                        "says where the fastest backend changes with the size")

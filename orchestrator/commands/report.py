@@ -8,7 +8,9 @@ import argparse
 
 from rich.console import Console
 
-from orchestrator.commands._options import VERBOSE_HELP, add_analysis_options, add_verdict_options
+from orchestrator.commands._options import (
+    VERBOSE_HELP, add_analysis_options, add_training_options, add_verdict_options, training_length,
+)
 from orchestrator.workflows.report import report_run
 
 
@@ -18,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="where the PNGs and report.html go (default: RUN_DIR/report)")
     add_analysis_options(p)
     add_verdict_options(p)
+    add_training_options(p)
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(func=run)
 
@@ -25,4 +28,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     return report_run(args.run_dir, console, out=args.out, reference=args.reference,
                       tie_threshold=args.tie_threshold, alpha=args.alpha, targets=args.target,
-                      noise_cv=args.noise_cv, verbose=args.verbose)
+                      noise_cv=args.noise_cv, verbose=args.verbose, length=training_length(args))

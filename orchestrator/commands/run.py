@@ -8,7 +8,8 @@ import argparse
 from rich.console import Console
 
 from orchestrator.commands._options import (
-    MAX_MONITOR_HZ, VERBOSE_HELP, add_store_option, host_port, number, plain_name,
+    MAX_MONITOR_HZ, VERBOSE_HELP, add_batch_size_option, add_store_option, add_training_options, host_port, number,
+    plain_name,
 )
 from orchestrator.config.schema import MAX_PRICE_PER_HOUR, MAX_SLOTS, MAX_TIMEOUT_S
 from orchestrator.workflows.run import RunRequest, run as carry_out
@@ -68,6 +69,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, metavar="FILE",
                    help="your model file (docs/your-model.md): run it on keras3-tensorflow, keras3-jax and "
                         "keras3-torch at the compare profile, print the verdict and write the report")
+    add_batch_size_option(p)
+    add_training_options(p)
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(func=run)
 
@@ -80,7 +83,8 @@ def request(args: argparse.Namespace) -> RunRequest:
         data_dir=args.data_dir, data=args.data, run_id=args.run_id, timeout_s=args.timeout, cache_dir=args.cache_dir,
         resume=args.resume, fresh=args.fresh, slots=args.slots, address=args.address, report=not args.no_report,
         monitor_hz=args.monitor_hz, wheels=args.wheels, price_per_hour=args.price_per_hour, store=args.store,
-        store_later=args.store_later, budget=args.budget, model=args.model, verbose=args.verbose)
+        store_later=args.store_later, budget=args.budget, model=args.model, verbose=args.verbose,
+        batch_sizes=args.batch_sizes, train_steps=args.train_steps, train_epochs=args.train_epochs)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

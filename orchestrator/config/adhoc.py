@@ -2,7 +2,8 @@
 
 The file becomes a workload named after it (`examples/my_model.py` -> `my_model`) in a copy of the matrix, whose
 default selection becomes that workload on keras3-tensorflow, keras3-jax and keras3-torch at the `compare`
-profile, judged against keras3-tensorflow. `--env`, `--profile` and the other options still apply; an `--env`
+profile, judged against keras3-tensorflow, to train and to predict (and to generate where the file records
+tokens/s). `--env`, `--profile` and the other options still apply; an `--env`
 that is not Keras 3 (an older Keras, a native environment) is refused before anything is built, and the workload
 names the matrix's Keras 3 environments as the only ones that run it (so `--all` leaves the others out).
 """
@@ -22,6 +23,9 @@ KERAS3_TRAINING = ["keras3-tensorflow", "keras3-jax", "keras3-torch"]
 PROFILE = "compare"
 DEFAULT_EPOCHS = 3
 DEFAULT_BATCH_SIZE = 128
+# A user's model is trained and served: each phase gets verdicts (generation only where the file records tokens/s:
+# analysis/verdicts/phases.py), whatever the matrix's compare profile judges.
+MODEL_JUDGES = ("train", "predict", "generate")
 
 
 def with_model(loaded: LoadedMatrix, model_file: str, environments: Sequence[str] = ()) -> LoadedMatrix:
@@ -48,8 +52,10 @@ def with_model(loaded: LoadedMatrix, model_file: str, environments: Sequence[str
     workload = Workload(script=str(path), epochs=info.epochs or DEFAULT_EPOCHS,
                         batch_size=info.batch_size or DEFAULT_BATCH_SIZE, environments=keras3,
                         description=info.description or f"your model ({path.name})")
+    profile = m.profiles[PROFILE].model_copy(update={"judge": list(MODEL_JUDGES)})
     matrix = m.model_copy(update={
         "workloads": {**m.workloads, name: workload},
+        "profiles": {**m.profiles, PROFILE: profile},
         "default": Selection(profile=PROFILE, environments=KERAS3_TRAINING, workloads=[name]),
         "reference": KERAS3_TRAINING[0],
     })

@@ -240,6 +240,9 @@ class WorkloadOverride(_Strict):
     memory_limit_gb: float | None = Field(default=None, gt=0, le=MAX_MEMORY_GB)
 
 
+JUDGED_PHASES = ("train", "predict", "generate")  # what a profile judges unless it says (profiles.<name>.judge)
+
+
 class Profile(_Strict):
     """How much of each workload to run: `article` is the upstream size, `smoke` a few batches."""
 
@@ -259,7 +262,19 @@ class Profile(_Strict):
     # accuracy off chance and near the other backends'), or `loss` for random-weight models trained too briefly to
     # leave chance (training loss falls and ends near the others'; accuracy reported, not judged: speed only).
     validity: Literal["accuracy", "loss"] = "accuracy"
+    # The phases whose times get verdicts (analysis/verdicts/phases.py): training always; prediction and generation
+    # add decisions to the report's one Holm family, which costs every decision power, so a profile judges only
+    # what its question is about (the default comparison: training, as the 2017 article timed it).
+    judge: list[Literal["train", "predict", "generate"]] = Field(default_factory=lambda: list(JUDGED_PHASES))
     workloads: dict[str, WorkloadOverride] = Field(default_factory=dict)
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_trains(cls, value: list[str]) -> list[str]:
+        if "train" not in value:
+            raise ValueError("must include 'train': prediction and generation verdicts take their validity from "
+                             "training (e.g. judge: [train, predict])")
+        return list(dict.fromkeys(value))
 
 
 class Selection(_Strict):

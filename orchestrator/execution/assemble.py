@@ -9,11 +9,12 @@ from orchestrator.analysis import stats
 from orchestrator.config.cell import Cell
 from orchestrator.config.schema import Environment
 from orchestrator.core.clock import now_iso
-from orchestrator.core.protocol import READ_BACK_VARS, Event
+from orchestrator.core.protocol import EVENT_FIELD, READ_BACK_VARS, TIME_FIELD, Event
 from orchestrator.environments.prepared import Prepared
 from orchestrator.execution.process import HarnessOutcome
 from orchestrator.measure.host import host_info
 from orchestrator.results.schema import (
+    BackendSettings,
     CellResult,
     DataInfo,
     EnvironmentInfo,
@@ -92,6 +93,8 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             test={k: float(v) for k, v in evaluate.get("metrics", {}).items()},
         ),
         inference=(outcome.first(Event.INFERENCE) or {}).get("results"),
+        equivalence=equivalence_record(outcome),
+        backend_settings=backend_settings(outcome),
         threads=Threads(
             requested=cell.threads,
             env=thread_env(env_vars),
@@ -106,6 +109,22 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
 def framework_device(outcome: HarnessOutcome) -> dict[str, Any] | None:
     """The harness's device event: where the framework says the model ran (None before the model trained)."""
     return (outcome.first(Event.DEVICE) or {}).get("framework")
+
+
+def backend_settings(outcome: HarnessOutcome) -> BackendSettings | None:
+    """The harness's settings event (after fit): matmul precision / TF32, steps_per_execution, torch.compile's
+    counters. Keys this host does not know are left out; None when the cell never got past fit."""
+    event = outcome.first(Event.SETTINGS)
+    if event is None:
+        return None
+    return BackendSettings(**{k: v for k, v in event.items() if k in BackendSettings.model_fields})
+
+
+def equivalence_record(outcome: HarnessOutcome) -> dict[str, Any] | None:
+    """The harness's equivalence event without its kind and time (None: no check ran: Keras 1/2, native,
+    inference only, or the cell stopped before fit)."""
+    event = outcome.first(Event.EQUIVALENCE)
+    return None if event is None else {k: v for k, v in event.items() if k not in (EVENT_FIELD, TIME_FIELD)}
 
 
 def thread_env(env_vars: dict[str, str]) -> dict[str, str]:

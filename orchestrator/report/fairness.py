@@ -1,18 +1,27 @@
 """The fairness table: per environment, the settings that made its numbers, read from the results.
 
 Threads (requested and what each framework reports back), OpenMP wait policy, LSTM kernel (implementation mode
-in force), jit / compile, data feeding, precision and the deviations recorded in the cells. Nothing comes from
-the matrix: a setting shows only if the harness read it back inside the environment.
+in force), jit / compile, data feeding, precision, float32 matmul precision / TF32, steps_per_execution and
+torch.compile's recompiles, and the deviations recorded in the cells. Nothing comes from the matrix: a setting
+shows only if the harness read it back inside the environment. Below the table (HTML) and in the terminal's
+ending: the settings that differ between the environments compared (analysis/settings_match.py decides them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from rich.table import Table
 
+from orchestrator.analysis.settings_match import (
+    SettingsFlag,
+    compare_settings,
+    env_settings,
+    flagged,
+)
 from orchestrator.report.html_table import Cell, html_table
 from orchestrator.results.schema import CellResult
 
@@ -21,7 +30,7 @@ THREAD_KEYS = ("tf_intra_op", "tf_inter_op", "tf1_session_intra_op", "tf1_sessio
                "torch_interop_threads", "cntk_max_cpu_threads", "xla_cpu_threads", "theano_openmp",
                "mxnet_engine", "mxnet_mkldnn", "cpu_affinity")
 COLUMNS = ("environment", "backend / Keras", "threads (read back)", "OMP wait policy", "LSTM kernel", "jit / compile",
-           "data feeding", "precision", "deviations")
+           "data feeding", "precision", "float32 matmul (TF32)", "steps/execution, torch.compile", "deviations")
 
 
 @dataclass(frozen=True)
@@ -35,10 +44,12 @@ class FairnessRow:
     feeding: str
     precision: str
     deviations: tuple[str, ...]
+    matmul: str = "-"
+    compiled: str = "-"
 
     def cells(self) -> tuple[str, ...]:
         return (self.environment, self.backend, self.threads, self.wait_policy, self.lstm, self.jit, self.feeding,
-                self.precision, "; ".join(self.deviations) or "none")
+                self.precision, self.matmul, self.compiled, "; ".join(self.deviations) or "none")
 
 
 def _distinct(results: Iterable[CellResult], value: Callable[[CellResult], Any]) -> str:
@@ -90,6 +101,21 @@ def _precision(r: CellResult) -> str | None:
     return str(floatx or "-") + (f" (inference {hint})" if hint else "")
 
 
+def _matmul(r: CellResult) -> str | None:
+    """The framework's float32 matmul setting, what it allows and where the cell ran (TF32 needs a GPU >= 8.0)."""
+    s = env_settings(r.environment.name, [r])
+    return None if s is None else f"{s.matmul}: {s.tf32_text()} ({s.where})"
+
+
+def _compiled(r: CellResult) -> str | None:
+    s = env_settings(r.environment.name, [r])
+    if s is None:
+        return None
+    parts = [f"steps_per_execution {s.steps_per_execution}" if s.steps_per_execution is not None else None,
+             s.compile_text()]
+    return "; ".join(p for p in parts if p) or None
+
+
 def _wait_policy(r: CellResult) -> str:
     return str(r.threads.framework.get("OMP_WAIT_POLICY") or r.threads.env.get("OMP_WAIT_POLICY") or "unset")
 
@@ -111,6 +137,7 @@ def fairness_rows(results: list[CellResult]) -> list[FairnessRow]:
             threads=_distinct(cells, _threads), wait_policy=_distinct(cells, _wait_policy),
             lstm=_distinct(cells, _lstm), jit=_distinct(cells, _jit), feeding=_distinct(cells, _feeding),
             precision=_distinct(cells, _precision), deviations=tuple(deviations),
+            matmul=_distinct(cells, _matmul), compiled=_distinct(cells, _compiled),
         ))
     return rows
 
@@ -126,8 +153,37 @@ def terminal_table(results: list[CellResult]) -> Table:
 
 def html_section(results: list[CellResult]) -> str:
     rows = fairness_rows(results)
-    if not rows:
+    flags = _flags_html(compare_settings(results))
+    if not rows and not flags:
         return ""
     body = [[*row.cells()[:-1], Cell(items=row.deviations)] for row in rows]
     return ("<h2>Fairness</h2>\n<p>The settings that made each environment's numbers, as the frameworks reported "
-            "them inside the cells (docs/backend-settings.md).</p>\n" + html_table(COLUMNS, body, table_id="fairness"))
+            "them inside the cells (docs/backend-settings.md).</p>\n"
+            + (html_table(COLUMNS, body, table_id="fairness") if rows else "") + flags)
+
+
+def _where(flag: SettingsFlag) -> str:
+    return f"{flag.workload} ({flag.profile})"
+
+
+def _flags_html(flags: list[SettingsFlag]) -> str:
+    """The settings that differ between the environments compared: flagged ones first, then those recorded only
+    (TF32 where it cannot matter)."""
+    if not flags:
+        return ""
+    items = [f"<li><strong>{escape(_where(f))}</strong>: {escape(f.message)}</li>" for f in flags if f.flagged]
+    items += [f"<li>{escape(_where(f))}: {escape(f.message)} (recorded only)</li>" for f in flags if not f.flagged]
+    return ("\n<h3>Settings that differ</h3>\n<p>Settings no one chose that differ between the environments "
+            "compared, or that put compile time into an environment's epochs (analysis/settings_match.py).</p>\n"
+            '<ul id="settings-differ">' + "".join(items) + "</ul>")
+
+
+def ending_lines(results: list[CellResult]) -> list[str]:
+    """The flagged settings for the terminal's ending, one line per distinct sentence with the workloads it
+    concerns (recorded-only ones left out)."""
+    where: dict[str, list[str]] = {}
+    for flag in flagged(compare_settings(results)):
+        where.setdefault(flag.message, []).append(_where(flag))
+    several = len({(r.workload.name, r.workload.profile) for r in results}) > 1
+    return [f"settings differ{' on ' + ', '.join(places) if several else ''}: {message}"
+            for message, places in where.items()]

@@ -17,8 +17,10 @@ from orchestrator.report import keras_cost
 from orchestrator.report.html_table import Cell, html_table
 from orchestrator.report.plots import Plot
 from orchestrator.report.sections import (
-    STEP_TIMES, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
+    PHASE_LABEL, STEP_TIMES, article_ordering, claim_where, has_step_times, in_order, k80_ratio, ratio_title,
+    tokens_per_s, workloads_text,
 )
+from orchestrator.analysis.verdicts.phases import MEASURE, UNIT
 from orchestrator.analysis.verdicts.assemble import VerdictReport
 from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.analysis.verdicts.rows import WorkloadVerdict
@@ -67,11 +69,13 @@ def _data_uri(plot: Plot) -> str:
 
 
 def render(run_id: str, results: list[CellResult], groups: list[Group], plots: list[Plot],
-           rejected: dict[str, str], targets: dict[str, float], verdicts: VerdictReport | None = None) -> str:
-    """The whole page as a string."""
+           rejected: dict[str, str], targets: dict[str, float], verdicts: VerdictReport | None = None,
+           after_verdict: Sequence[str] = ()) -> str:
+    """The whole page as a string; `after_verdict`: sections rendered elsewhere (report/choosing.py) shown next."""
     sections = [
         _header(run_id, results, rejected),
         _verdict_section(verdicts) if verdicts else "",
+        *after_verdict,
         _summary(groups, targets),
         keras_cost.html_section(groups, verdicts.settings if verdicts else Settings()),
         energy_report.html_section(results),
@@ -252,23 +256,29 @@ def _provenance(results: list[CellResult]) -> str:
 
 
 def _verdict_section(report: VerdictReport) -> str:
-    """The answer first: per workload the fastest valid backend, its margin with interval, and the article's
-    ordering; then each workload's ratios to the reference, the ranking and the article's claims."""
+    """The answer first: per workload the fastest valid backend (where prediction and generation were judged: to
+    train, to predict and to generate, a row each), its margin with interval, and the article's ordering; then each
+    workload's ratios to the reference per phase, the ranking and the article's claims."""
     rows = []
-    for v in report.workloads:
+    phased = bool(report.phases)
+    for v in in_order(report):
         lead = v.margin
-        rows.append([_cell(v.workload), _cell(v.profile), _cell(v.fastest.environment if v.fastest else None, "faster"),
-                     _cell(v.fastest.group.steady.describe() if v.fastest and v.fastest.group.steady else None, "num"),
+        fastest = v.fastest.estimate if v.fastest else None
+        time = None if fastest is None else fastest.describe() + (f" {UNIT[v.phase]}" if phased else "")
+        rows.append([_cell(v.workload), _cell(v.profile), *([_cell(PHASE_LABEL[v.phase])] if phased else []),
+                     _cell(v.fastest.environment if v.fastest else None, "faster"), _cell(time, "num"),
                      _cell(v.runner_up.environment if v.runner_up else None),
                      _cell(lead.describe() if lead else None, "num"), _cell(lead.describe_p() if lead else None, "num"),
                      _cell(v.statement()), _cell(", ".join(r.environment for r in v.excluded) or None, "excluded"),
-                     *([_cell(article_ordering(v.workload), "ref")] if report.on_article else [])])
+                     *([_cell(article_ordering(v.workload) if v.phase == "train" else None, "ref")]
+                       if report.on_article else [])])
     k80 = ["K80 2017 ordering (s/epoch)"] if report.on_article else []
     parts = ['<section id="verdict"><h2>Verdict</h2>',
-             _table(["workload", "profile", "fastest valid backend", "its s/epoch", "runner-up",
-                     "runner-up / fastest [95% CI]", "p", "verdict", "excluded", *k80], rows, "verdict-table")]
-    for v in report.workloads:
-        parts.append(_ratio_table(v, report.on_article))
+             _table(["workload", "profile", *(["phase"] if phased else []), "fastest valid backend",
+                     "its time" if phased else "its s/epoch", "runner-up", "runner-up / fastest [95% CI]", "p",
+                     "verdict", "excluded", *k80], rows, "verdict-table")]
+    for v in in_order(report):
+        parts.append(_ratio_table(v, report.on_article) if v.phase == "train" else _phase_ratio_table(v))
     if report.ranks:
         ranks = [[_cell(i, "num"), _cell(r.environment), _cell(r.backend), _cell(f"{r.geomean:.3f}", "num"),
                   _cell(workloads_text(r), "num"), _cell(r.fastest_on, "num")] for i, r in enumerate(report.ranks, 1)]
@@ -315,3 +325,23 @@ def _ratio_table(v: WorkloadVerdict, article: bool = True) -> str:
                       *(["fit ms/step", "predict ms/step"] if steps else []), f"/ {v.reference} [95% CI]", "p",
                       "verdict", "test accuracy", "validity", *(["K80 2017 ratio"] if article else [])], rows,
                      f"ratios-{v.workload}-{v.profile}"))
+
+
+def _phase_ratio_table(v: WorkloadVerdict) -> str:
+    """Prediction or generation on one workload: each backend's median time against the reference."""
+    generate = v.phase == "generate"
+    rows = []
+    for row in v.rows:
+        vs = row.vs_reference
+        rows.append([_cell(row.environment), _cell(row.group.backend),
+                     _cell(f"{len(row.samples)}/{len(row.group.results)}", "num"),
+                     _cell(row.estimate.describe() if row.estimate else None, "num"),
+                     *([_cell(_num(tokens_per_s(v, row), "{:,.0f}"), "num")] if generate else []),
+                     _cell(vs.describe() if vs else "reference", "num"), _cell(vs.describe_p() if vs else None, "num"),
+                     _cell(vs.verdict if vs else None, vs.verdict.replace(" ", "-") if vs else ""),
+                     _cell(row.validity.describe() if row.validity.valid else "excluded: " + row.validity.describe(),
+                           "" if row.validity.valid else "excluded")])
+    return (f"<h3>{escape(ratio_title(v))}</h3>"
+            + _table(["environment", "backend", "repeats", f"{MEASURE[v.phase]} [CI]",
+                      *(["tokens/s"] if generate else []), f"/ {v.reference} [95% CI]", "p", "verdict", "validity"],
+                     rows, f"ratios-{v.workload}-{v.profile}-{v.phase}"))

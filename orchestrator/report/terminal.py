@@ -9,9 +9,11 @@ from orchestrator.analysis import article
 from orchestrator.report import fairness
 from orchestrator.results.schema import CellResult
 from orchestrator.report.sections import (
-    STEP_TIMES, article_ordering, claim_where, has_step_times, k80_ratio, workloads_text,
+    PHASE_LABEL, STEP_TIMES, article_ordering, claim_where, has_step_times, in_order, k80_ratio, ratio_title,
+    tokens_per_s, workloads_text,
 )
 from orchestrator.analysis.verdicts.assemble import VerdictReport
+from orchestrator.analysis.verdicts.phases import MEASURE
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts.comparison import RunComparison
 from orchestrator.analysis.verdicts.rows import WorkloadVerdict
@@ -104,21 +106,25 @@ def _styled(text: str) -> str:
 
 
 def verdict_table(report: VerdictReport) -> Table:
-    """The answer first: per workload the fastest valid backend, its margin, and the article's ordering."""
-    table = Table(title="Verdict: the fastest valid backend per workload")
+    """The answer first: per workload the fastest valid backend, its margin, and the article's ordering; where the
+    report judges prediction and generation too, a row per phase (train, predict, generate)."""
+    phased = bool(report.phases)
+    table = Table(title="Verdict: the fastest valid backend per workload" + (" and phase" if phased else ""))
     k80 = ("K80 2017 ordering (s/epoch)",) if report.on_article else ()
-    for column in ("workload", "profile", "fastest (valid)", "runner-up / fastest [95% CI], p", "verdict",
-                   "excluded", *k80):
+    for column in ("workload", "profile", *(("phase",) if phased else ()), "fastest (valid)",
+                   "runner-up / fastest [95% CI], p", "verdict", "excluded", *k80):
         table.add_column(column)
-    for v in report.workloads:
+    for v in in_order(report):
         lead = v.margin
         margin = "-"
         if lead and v.runner_up:
             margin = f"{v.runner_up.environment}: {lead.describe()}"
             margin += f", p={lead.describe_p()}" if lead.p_value is not None else ""
-        table.add_row(v.workload, v.profile, v.fastest.environment if v.fastest else "-", margin,
+        k80_cell = article_ordering(v.workload) if v.phase == "train" else "-"
+        table.add_row(v.workload, v.profile, *([PHASE_LABEL[v.phase]] if phased else []),
+                      v.fastest.environment if v.fastest else "-", margin,
                       v.statement(short=True), ", ".join(r.environment for r in v.excluded) or "-",
-                      *([article_ordering(v.workload)] if report.on_article else []))
+                      *([k80_cell] if report.on_article else []))
     return table
 
 
@@ -143,6 +149,25 @@ def ratio_table(verdict: WorkloadVerdict, article: bool = True) -> Table:
             _num(row.group.test_accuracy, "{:.4f}"),
             row.validity.describe() if row.validity.valid else f"[red]excluded: {row.validity.describe()}[/red]",
             *k80)
+    return table
+
+
+def phase_ratio_table(verdict: WorkloadVerdict) -> Table:
+    """Prediction or generation on one workload: every backend's median time (per step, per generated token)
+    against the reference, with its validity (training's, or inference only)."""
+    generate = verdict.phase == "generate"
+    table = Table(title=ratio_title(verdict))
+    for column in ("environment", "repeats", f"{MEASURE[verdict.phase]} [CI]", *(("tokens/s",) if generate else ()),
+                   f"/ {verdict.reference} [95% CI]", "p", "verdict", "validity"):
+        table.add_column(column)
+    for row in verdict.rows:
+        vs = row.vs_reference
+        table.add_row(
+            row.environment, f"{len(row.samples)}/{len(row.group.results)}",
+            row.estimate.describe() if row.estimate else "-",
+            *([_num(tokens_per_s(verdict, row), "{:,.0f}")] if generate else []),
+            vs.describe() if vs else "reference", vs.describe_p() if vs else "-", _styled(vs.verdict) if vs else "-",
+            row.validity.describe() if row.validity.valid else f"[red]excluded: {row.validity.describe()}[/red]")
     return table
 
 
@@ -179,8 +204,9 @@ def print_verdicts(report: VerdictReport, console: Console | None = None) -> Non
     """The verdict section of the terminal report: verdicts, per-workload ratios, ranking, claims."""
     console = console or Console()
     console.print(verdict_table(report))
-    for verdict in report.workloads:
-        console.print(ratio_table(verdict, report.on_article))
+    for verdict in in_order(report):
+        console.print(ratio_table(verdict, report.on_article) if verdict.phase == "train" else
+                      phase_ratio_table(verdict))
     if report.ranks:
         console.print(ranking_table(report))
     if report.judged_claims:

@@ -128,6 +128,21 @@ class LimitsInfo(_Model):
     memory_enforced_by: str | None = None
 
 
+class BackendSettings(_Model):
+    """Settings that silently differ between backends, read back inside the cell after fit
+    (workloads/settings_probe.py; docs/backend-settings.md). Absent in results written before them."""
+
+    # float32 matmul / convolution precision as the framework reports it: framework, tf32_matmul, tf32_conv (may
+    # float32 products run in TF32 or lower), the framework's own setting (float32_matmul_precision,
+    # tensor_float_32_execution, default_matmul_precision...), device and compute_capability where it ran.
+    matmul: dict[str, Any] = Field(default_factory=dict)
+    steps_per_execution: int | None = None  # Keras 2.4+ / 3: batches per compiled call of the fit loop
+    # torch only: requested, compiled, frames_compiled, unique_graphs, recompiles (recompiles_from: which dynamo
+    # counter), graph_breaks, graph_break_reasons, as dynamo counted them by the end of fit.
+    torch_compile: dict[str, Any] | None = None
+    errors: dict[str, str] = Field(default_factory=dict)  # a probe that failed: "unknown: <exception>"
+
+
 class CellResult(_Model):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -144,6 +159,10 @@ class CellResult(_Model):
     timings: Timings = Field(default_factory=Timings)
     metrics: Metrics = Field(default_factory=Metrics)
     inference: dict[str, Any] | None = None
+    # Keras 3: the equivalence check before fit (workloads/equivalence.py): outputs, loss and gradient norm on
+    # reference weights, with the batch's and weights' hashes; compared across backends by analysis/equivalence.py.
+    equivalence: dict[str, Any] | None = None
+    backend_settings: BackendSettings | None = None  # None: written before them, or the cell never finished fit
     threads: Threads
     host: HostInfo = Field(default_factory=HostInfo)
     monitor: dict[str, Any] | None = None

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from rich.console import Console
 
+from orchestrator.analysis.batch_sweep import sweeps
+from orchestrator.analysis.break_even import BreakEven, Length, break_evens
 from orchestrator.analysis.stats import NOISE_CV, Group, group_results
 from orchestrator.analysis.verdicts import assemble as verdict
 from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.core.errors import ConfigError, ResultsError
 from orchestrator.core.files import write_json_atomic
+from orchestrator.report import choosing, fairness
 from orchestrator.report import keras_cost as keras_cost_report
 from orchestrator.report.ending import print_ending
 from orchestrator.report.energy import energy_table, unmeasured_note
@@ -31,7 +34,8 @@ def read_settings(run_path: Path) -> Settings:
         raw = json.loads((run_path / SETTINGS_FILE).read_text())
         return Settings(raw.get("reference"), float(raw["tie_threshold"]), float(raw["alpha"]),
                         tuple(int(n) for n in raw.get("looks", ())), tuple(float(f) for f in raw.get("spending", ())),
-                        tuple(str(name) for name in raw.get("loss_gate", ())))
+                        tuple(str(name) for name in raw.get("loss_gate", ())),
+                        tuple((str(p), str(phase)) for p, phase in raw.get("unjudged", ())))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Settings()
 
@@ -47,7 +51,8 @@ def settings_for(run_path: Path | None, reference: str | None = None, tie_thresh
     saved = read_settings(run_path) if run_path else Settings()
     threshold = saved.tie_threshold if tie_threshold is None else tie_threshold
     level = saved.alpha if alpha is None else alpha
-    return Settings(reference or saved.reference, threshold, level, saved.looks, saved.spending, saved.loss_gate)
+    return Settings(reference or saved.reference, threshold, level, saved.looks, saved.spending, saved.loss_gate,
+                    saved.unjudged)
 
 
 def load_run(run_dir: str | Path) -> LoadReport:
@@ -81,19 +86,22 @@ def parse_targets(items: list[str]) -> dict[str, float]:
 
 def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console, settings: Settings,
                  targets: dict[str, float] | None = None, noise_cv: float = NOISE_CV,
-                 cells_table: bool = False, verbose: bool = False) -> Path:
+                 cells_table: bool = False, verbose: bool = False, length: Length = Length()) -> Path:
     """Write the PNGs and report.html into `out`, then print the ending (verdict table, decisions, exclusions, the
     page's path); `verbose`: the details first (`cells_table`: with every cell and the fairness table), the method
-    and the plots. Return the page's path."""
+    and the plots. `length`: the training length the break-even predicts totals for. Return the page's path."""
     results = loaded.results
     groups = group_results(results, targets, noise_cv)
     verdicts = verdict.build(groups, settings)
+    costs, sizes = break_evens(verdicts.workloads), sweeps(verdicts.workloads)
     run_id = results[0].run_id
     if verbose:
         _print_details(loaded, groups, verdicts, settings, console, cells_table)
+        _print_choosing(costs, length, console)
     try:
         plots = render_all(groups, run_path, out, verdicts)
-        page = render(run_id, results, groups, plots, loaded.rejected, targets or {}, verdicts)
+        page = render(run_id, results, groups, plots, loaded.rejected, targets or {}, verdicts,
+                      after_verdict=[choosing.html_section(costs, sizes, length)])
         html_path = out / "report.html"
         tmp = html_path.with_name(".report.html.tmp")
         tmp.write_text(page)
@@ -103,8 +111,17 @@ def write_report(run_path: Path, loaded: LoadReport, out: Path, console: Console
     if verbose:
         for plot in plots:
             console.print(f"plot: {plot.path}", markup=False, highlight=False)
-    print_ending(verdicts, html_path, console, loaded.rejected)
+    print_ending(verdicts, html_path, console, loaded.rejected, choosing.ending_lines(costs, sizes, length),
+                 warnings=fairness.ending_lines(results))
     return html_path
+
+
+def _print_choosing(costs: list[BreakEven], length: Length, console: Console) -> None:
+    """What `--verbose` adds for the break-even: the costs table and every pair's crossover (or unchanged order)."""
+    if (table := choosing.terminal_table(costs, length)) is not None:
+        console.print(table)
+    for line in choosing.pair_lines(costs):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_details(loaded: LoadReport, groups: list[Group], verdicts: verdict.VerdictReport, settings: Settings,
@@ -127,10 +144,10 @@ def _print_details(loaded: LoadReport, groups: list[Group], verdicts: verdict.Ve
 
 def report_run(run_dir: str | Path, console: Console, out: str | Path | None = None, reference: str | None = None,
                tie_threshold: float | None = None, alpha: float | None = None, targets: list[str] | None = None,
-               noise_cv: float = NOISE_CV, verbose: bool = False) -> int:
+               noise_cv: float = NOISE_CV, verbose: bool = False, length: Length = Length()) -> int:
     """`orchestrate report`: the plots and report.html (default: RUN_DIR/report), then the same ending a run prints
     (`verbose`: every cell and the other tables first); the exit code. targets: WORKLOAD=ACCURACY items; reference,
-    tie_threshold, alpha: None for the run's saved settings."""
+    tie_threshold, alpha: None for the run's saved settings; length: the break-even's training length."""
     accuracy_targets = parse_targets(targets or [])
     run_path = Path(run_dir).resolve()
     loaded = load_run(run_path)
@@ -140,5 +157,5 @@ def report_run(run_dir: str | Path, console: Console, out: str | Path | None = N
                           f"from: {', '.join(sorted({r.environment.name for r in loaded.results}))}")
     folder = Path(out).resolve() if out else run_path / "report"
     write_report(run_path, loaded, folder, console, settings, accuracy_targets, noise_cv, cells_table=True,
-                 verbose=verbose)
+                 verbose=verbose, length=length)
     return 0

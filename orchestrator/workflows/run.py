@@ -8,14 +8,19 @@ import dataclasses
 import datetime as dt
 import shlex
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from orchestrator.analysis.break_even import Length
 from orchestrator.analysis.sequential import design
 from orchestrator.analysis.verdicts.settings import Settings
 from orchestrator.config.adhoc import script_workloads, with_model
+from orchestrator.config.batch_sizes import size_profile, with_batch_sizes
+from orchestrator.config.cell import Cell
 from orchestrator.config.expand import expand
 from orchestrator.config.load import LoadedMatrix, load_matrix
+from orchestrator.config.schema import JUDGED_PHASES
 from orchestrator.core import workload_files
 from orchestrator.core.errors import ConfigError, StoreError
 from orchestrator.core.redaction import redact
@@ -73,6 +78,13 @@ class RunRequest:
     budget: str | None = None
     model: str | None = None
     verbose: bool = False  # every cell, the fairness table, the method and the plots above the ending
+    batch_sizes: tuple[int, ...] = ()  # --batch-size: each workload at each size, profile <profile>.bs<size>
+    train_steps: int | None = None  # --train-steps / --train-epochs: the length the break-even predicts totals for
+    train_epochs: float | None = None
+
+    @property
+    def length(self) -> Length:
+        return Length(steps=self.train_steps, epochs=self.train_epochs)
 
 
 def run(request: RunRequest, console: Console) -> int:
@@ -80,6 +92,7 @@ def run(request: RunRequest, console: Console) -> int:
     fault stopped it)."""
     loaded = with_run_options(load_matrix(model_matrix(request)), request.wheels, request.price_per_hour)
     loaded = with_model(loaded, request.model, request.environments) if request.model else loaded
+    loaded = with_batch_sizes(loaded, request.batch_sizes, request.profile)
     if request.resume and not request.run_id:
         raise ConfigError("--resume needs --run-id: the id of the run to continue (a folder in --results-dir)")
     if request.fresh and not request.run_id:
@@ -140,12 +153,11 @@ def chosen(request: RunRequest, loaded: LoadedMatrix) -> dict[str, list[str] | N
 
 def _run(request: RunRequest, console: Console, loaded: LoadedMatrix, runtime: Runtime, run_dir: RunDir,
          data: Path | None) -> int:
-    selection = dict(profile=request.profile, **chosen(request, loaded), data=request.data,
-                     timeout_s=request.timeout_s)
-    expand(loaded, **selection)  # a bad selection is reported before any slot or cluster is set up
+    selection = dict(**chosen(request, loaded), data=request.data, timeout_s=request.timeout_s)
+    expand_all(request, loaded, selection)  # a bad selection is reported before any slot or cluster is set up
     slots = runtime.slots(request.slots or loaded.matrix.slots)
     slot_cores = min((len(s.cpus) for s in slots), default=0) or None
-    cells = expand(loaded, **selection, threads=slot_cores)  # threads: the cores of a slot, unless the matrix sets them
+    cells = expand_all(request, loaded, selection, slot_cores)  # threads: a slot's cores, unless the matrix sets them
     first_round = cells
     settings = run_settings(loaded, request.profile, request.budget)
     budget_s = budget_seconds(loaded, request.profile, request.budget)
@@ -208,7 +220,8 @@ def _conclude(request: RunRequest, console: Console, loaded: LoadedMatrix, run_d
         console.print(f"report: not written (interrupted); `orchestrate report {run_dir.path}` makes it",
                       markup=False, highlight=False, soft_wrap=True)
     elif ending:
-        write_report(run_dir.path, report, run_dir.path / "report", console, settings, verbose=request.verbose)
+        write_report(run_dir.path, report, run_dir.path / "report", console, settings, verbose=request.verbose,
+                     length=request.length)
     if interrupted:
         console.print(f"[yellow]interrupted: {len(results)} cell(s) written, {len(scheduler.not_run)} not run.[/yellow]"
                       " To continue, run:", highlight=False)
@@ -217,6 +230,14 @@ def _conclude(request: RunRequest, console: Console, loaded: LoadedMatrix, run_d
     if not stored:  # the store missed the run: say so by the exit code even when a cell failed too (the summary
         return STORE_ERROR_EXIT  # names failed cells; a script waiting for 3 runs the printed import command)
     return 0 if all(r.status in ("ok", "unsupported") for r in kept + results) else 1
+
+
+def expand_all(request: RunRequest, loaded: LoadedMatrix, selection: dict[str, Any],
+               threads: int | None = None) -> list[Cell]:
+    """The cells of the selection: at the profile asked for, or (--batch-size) at each size's profile in turn."""
+    base = request.profile or loaded.matrix.default.profile
+    profiles = [size_profile(base, size) for size in request.batch_sizes] or [request.profile]
+    return [cell for profile in profiles for cell in expand(loaded, profile=profile, **selection, threads=threads)]
 
 
 def budget_seconds(loaded: LoadedMatrix, profile: str | None, budget: str | None) -> float | None:
@@ -233,10 +254,12 @@ def run_settings(loaded: LoadedMatrix, profile: str | None, budget: str | None) 
     repeats: 3, 6, 9, 12 for the compare profile)."""
     m = loaded.matrix
     loss_gate = tuple(name for name, p in m.profiles.items() if p.validity == "loss")
+    unjudged = tuple((name, phase) for name, p in m.profiles.items() for phase in JUDGED_PHASES
+                     if phase not in p.judge)
     if budget_seconds(loaded, profile, budget) is None:
-        return Settings(m.reference, m.tie_threshold, m.alpha, loss_gate=loss_gate)
+        return Settings(m.reference, m.tie_threshold, m.alpha, loss_gate=loss_gate, unjudged=unjudged)
     plan = design(m.profiles[profile or m.default.profile].repeats)
-    return Settings(m.reference, m.tie_threshold, m.alpha, plan.looks, plan.spending, loss_gate)
+    return Settings(m.reference, m.tie_threshold, m.alpha, plan.looks, plan.spending, loss_gate, unjudged)
 
 
 def _print_resume(console: Console, plan: ResumePlan, total: int) -> None:
@@ -260,7 +283,9 @@ def resume_command(request: RunRequest, run_id: str) -> str:
                         ("--address", request.address), ("--wheels", request.wheels),
                         ("--price-per-hour", request.price_per_hour),
                         ("--store", redact(request.store) if request.store else None),
-                        ("--budget", request.budget), ("--model", request.model)):
+                        ("--budget", request.budget), ("--model", request.model),
+                        ("--batch-size", ",".join(map(str, request.batch_sizes)) or None),
+                        ("--train-steps", request.train_steps), ("--train-epochs", request.train_epochs)):
         if value is not None:
             words += [flag, str(value)]
     for env in request.environments:

@@ -18,6 +18,7 @@ import numpy as np
 from native import data as native_data
 from native.hyper import OPTIMIZERS, TRANSFORMER
 from protocol import API_NATIVE, Event, Spec, read_back
+import settings_probe
 
 FRAMEWORKS = {"torch": "native.torch_models", "jax": "native.jax_models", "tensorflow": "native.tf_models"}
 
@@ -52,6 +53,7 @@ def run(spec, events, describe_device=None):
     fit(spec, trainer, data, events)
     totals = {"fit_s": time.perf_counter() - t0, "train_samples_per_epoch": int(len(data["x_train"]))}
     events.write(Event.FIT, **totals)
+    events.write(Event.SETTINGS, **settings_probe.after_fit(backend, trainer))  # TF32, torch.compile counters
     if describe_device is not None:  # where the framework says the model ran, as for Keras cells
         events.write(Event.DEVICE, framework=describe_device(backend, Weights(first_weight(trainer))))
 

@@ -5,11 +5,13 @@ difference is real.
   Hodges-Lehmann ratio (the median of the n*m ratios b_j / a_i) with its distribution-free interval from the
   exact Mann-Whitney distribution, labelled with the level it achieves (90% at 3 against 3, 97% at 4 against 4,
   95-96% from 5), and the two-sided rank-sum test from its exact permutation distribution (ties: midranks).
-  With a sequential design (`Settings.looks`), the p is spent over the looks (analysis/sequential.py).
+  With a sequential design (`Settings.looks`), the p is spent over the looks (analysis/sequential.py). Repeats
+  far from the pooled median are left out of the test (analysis/robust.py: still exact); the interval is widened
+  to the Welch interval's hull when the two spreads differ.
 - `decide`: `faster` / `slower` only when the family-adjusted p is at most `alpha` and |log ratio| is at least
   log(1 + tie threshold) (symmetric: 1.05 and 1/1.05 alike); `tie` when the whole interval lies within
-  [1/(1 + t), 1 + t] and its level is at least 1 - 2 alpha (an equivalence test at alpha: 2 against 2, whose
-  interval is a 67% one, never ties); otherwise `no clear difference`. One repeat on either side gives no
+  [1/(1 + t), 1 + t], its level is at least 1 - 2 alpha and the equivalence p (TOST, spent over the looks) is
+  at most alpha (2 against 2, whose interval is a 67% one, never ties); otherwise `no clear difference`. One repeat on either side gives no
   interval and no verdict.
 - The family: every decision a report makes (each backend against the reference, the fastest against the
   runner-up, the article's claims, over every workload) is adjusted together by Holm (analysis/holm.py), so the

@@ -13,7 +13,9 @@ DEFAULT_REFERENCE = "tensorflow1"  # the article's TensorFlow environment
 KERAS3_REFERENCE = "keras3-tensorflow"  # where tensorflow1 did not run (today's models): TensorFlow under Keras 3
 
 Gate = Literal["accuracy", "loss"]
-Basis = Literal["accuracy", "loss", "synthetic"]  # what a validity was judged on: synthetic data, finite loss only
+# What a validity was judged on: synthetic data, finite loss only; equivalence: accuracy at chance on every backend,
+# the same computation checked (analysis/equivalence.py) and the training loss judged instead.
+Basis = Literal["accuracy", "loss", "synthetic", "equivalence"]
 
 Verdict = Literal["faster", "slower", "tie", "no clear difference", "one repeat: no verdict", "not comparable"]
 
@@ -28,9 +30,14 @@ class Settings:
     looks: tuple[int, ...] = ()  # a sequential run's looks (repeats per environment); (): one look at all
     spending: tuple[float, ...] = ()  # the fraction of alpha spent at each look
     loss_gate: tuple[str, ...] = ()  # profiles declared `validity: loss`: judged on training loss, not accuracy
+    unjudged: tuple[tuple[str, str], ...] = ()  # (profile, phase) left out of the verdicts (profiles.<p>.judge)
 
     def gate(self, profile: str) -> Gate:
         return "loss" if profile in self.loss_gate else "accuracy"
+
+    def judges(self, profile: str, phase: str) -> bool:
+        """Whether the profile's `judge` list has the phase (every phase unless the matrix said otherwise)."""
+        return (profile, phase) not in self.unjudged
 
     @property
     def plan(self) -> Design:

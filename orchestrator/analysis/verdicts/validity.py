@@ -1,7 +1,9 @@
 """Validity before speed: a backend whose loss went NaN, whose test accuracy is at chance or far below the
 others' (a configuration's: below its base's), or on a `validity: loss` profile whose training loss does not fall
 or ends far above the others', is excluded from "fastest" with its reason. On synthetic data only a finite loss
-is asked."""
+is asked. A Keras 3 backend whose equivalence check (analysis/equivalence.py) differs from the other backends' is
+excluded with its numbers; where the accuracy is at chance on every backend, a backend that passed that check is
+judged on its training loss instead (the named note CHANCE_EVERYWHERE), as it computed the same model."""
 
 from __future__ import annotations
 
@@ -9,6 +11,12 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from orchestrator.analysis.equivalence import (
+    TOLERANCE_FLOAT32,
+    TOLERANCE_MIXED,
+    Outcome,
+    judge,
+)
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts.settings import Basis, Gate
 
@@ -24,15 +32,21 @@ LOSS_GAP = 0.5
 # ---------------------------------------------------------------------------------------------------- validity
 
 
+CHANCE_EVERYWHERE = ("accuracy at chance on every backend: too few steps to learn, or BatchNorm moving statistics "
+                     "not settled (validation uses them); the speed verdict stands because the backends computed the "
+                     "same model (equivalence check passed)")
 VALID = {"accuracy": "valid", "loss": "valid by training loss (accuracy not judged)",
-         "synthetic": "valid (synthetic data: finite loss, accuracy not judged)"}
-SPEED_ONLY = {"loss": " (validity by training loss: speed only)", "synthetic": " (synthetic data: speed only)"}
+         "synthetic": "valid (synthetic data: finite loss, accuracy not judged)",
+         "equivalence": "valid by the equivalence check and training loss (accuracy at chance on every backend)"}
+SPEED_ONLY = {"loss": " (validity by training loss: speed only)", "synthetic": " (synthetic data: speed only)",
+              "equivalence": " (accuracy at chance on every backend, same computation checked: speed only)"}
 
 
 @dataclass(frozen=True)
 class Validity:
     reasons: tuple[str, ...] = ()
     gate: Basis = "accuracy"
+    equivalence: Outcome | None = None  # the equivalence check's outcome (None: no Keras 3 check recorded)
 
     @property
     def valid(self) -> bool:
@@ -55,14 +69,51 @@ def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -
     zero = next((r for r in group.ok if r.timings.steady_state_s is not None and r.timings.steady_state_s <= 0), None)
     if zero is not None:
         reasons.append(f"a steady state of 0 s (repeat {zero.workload.repeat}): not a measurement")
+    same = judge([group, *others]).get(group.environment)
+    if same is not None and same.status == "differs":
+        reasons.append(f"equivalence check: {same.reason}")
     nan = _nan_loss(group)
     if nan:
         reasons.append(nan)
     elif gate == "loss":
         reasons.extend(_loss_reasons(group, others))
-    if basis == "accuracy":
+    if basis == "accuracy" and same is not None and same.passed and _chance_everywhere(group, others):
+        basis = "equivalence"  # CHANCE_EVERYWHERE: the same model, judged on its training loss
+        if not nan:
+            reasons.extend(_loss_reasons(group, others))
+    elif basis == "accuracy":
         reasons.extend(_accuracy_reasons(group, others))
-    return Validity(tuple(reasons), basis)
+    return Validity(tuple(reasons), basis, same)
+
+
+def equivalence_method(checked: bool, chance: list[str]) -> str:
+    """The method's words on the equivalence check (`checked`: some backend recorded one) and on the workloads whose
+    backends count although at chance on every backend (`chance`: 'workload (profile)')."""
+    if not checked:
+        return ""
+    text = (" Keras 3 backends: before timing, each computed the outputs (inference mode), the loss and the gradient "
+            "norm of the same reference weights on the same batch; a backend more than the tolerance from the "
+            f"others' ({TOLERANCE_FLOAT32:.0e} relative in float32, {TOLERANCE_MIXED:.0e} under a 16-bit policy) is "
+            "excluded with its numbers (docs/statistics.md).")
+    if chance:
+        text += (f" On {', '.join(chance)} the test accuracy is at chance on every backend: those that passed the "
+                 "check count when their training loss is finite, falls and ends near the others' (the same model "
+                 "computed; the verdict is about speed only).")
+    return text
+
+
+def _at_chance(group: Group) -> bool | None:
+    """Whether its test accuracy is at chance (None: no accuracy, synthetic data, or a dataset of unknown chance)."""
+    chance = CHANCE.get(group.ok[0].data.dataset or "") if group.ok else None
+    if chance is None or group.test_accuracy is None or group.synthetic:
+        return None
+    return group.test_accuracy < chance * CHANCE_FACTOR
+
+
+def _chance_everywhere(group: Group, others: list[Group]) -> bool:
+    """Every backend of the workload that recorded a test accuracy (two at least) is at chance."""
+    judged = [c for c in (_at_chance(g) for g in [group, *others] if g.ok) if c is not None]
+    return len(judged) >= 2 and all(judged)
 
 
 def _accuracy_reasons(group: Group, others: list[Group]) -> list[str]:

@@ -26,9 +26,19 @@ def choose_reference(environments: list[str], settings: Settings) -> str:
 
 def workload_verdicts(groups: list[Group], settings: Settings = Settings(),
                       extra_pairs: tuple[tuple[str, str, str], ...] = ()) -> list[WorkloadVerdict]:
-    """One verdict per workload x profile, in first-seen order, every decision adjusted together (Holm).
-    `extra_pairs`: (workload, A, B) decisions the report makes besides the verdict table (the article's claims),
-    on every profile of that workload where both ran."""
+    """One training verdict per workload x profile, in first-seen order, every decision adjusted together (Holm)
+    as the only family (a report adds its other phases to the family: assemble.py `build`)."""
+    verdicts = training_verdicts(groups, settings, extra_pairs)
+    _adjust(verdicts, settings)
+    return verdicts
+
+
+def training_verdicts(groups: list[Group], settings: Settings = Settings(),
+                      extra_pairs: tuple[tuple[str, str, str], ...] = ()) -> list[WorkloadVerdict]:
+    """One training verdict (steady s/epoch) per workload x profile, in first-seen order, its tests not yet adjusted
+    (the caller adjusts its whole family: family.py `_adjust`). `extra_pairs`: (workload, A, B) decisions the
+    report makes besides the verdict table (the article's claims), on every profile of that workload where both
+    ran."""
     keys = list(dict.fromkeys((g.workload, g.profile) for g in groups))
     verdicts = [_workload_verdict(w, p, [g for g in groups if (g.workload, g.profile) == (w, p)], settings)
                 for w, p in keys]
@@ -37,7 +47,6 @@ def workload_verdicts(groups: list[Group], settings: Settings = Settings(),
             row_a, row_b = v.row(a), v.row(b)
             if workload == v.workload and row_a is not None and row_b is not None:
                 v.pairs[(a, b)] = _pair(row_a.group, row_b.group, settings)
-    _adjust(verdicts, settings)
     return verdicts
 
 
@@ -52,12 +61,19 @@ def _workload_verdict(workload: str, profile: str, groups: list[Group], settings
     for g in groups:
         validity = check_validity(g, [o for o in groups if o is not g], settings.gate(profile))
         rows.append(BackendRow(g, validity, None if g is ref_group else _pair(ref_group, g, settings)))
+    return ranked(WorkloadVerdict(workload, profile, reference, rows, settings))
+
+
+def ranked(verdict: WorkloadVerdict) -> WorkloadVerdict:
+    """The verdict's rows in order (valid backends by median time, then the excluded ones), its fastest valid
+    backend, the runner-up and the margin between them, on the phase's samples."""
+    rows = verdict.rows
     valid = sorted((r for r in rows if r.validity.valid and r.median is not None), key=lambda r: r.median or 0)
-    rows = valid + [r for r in rows if r not in valid]
-    verdict = WorkloadVerdict(workload, profile, reference, rows, settings)
+    verdict.rows = valid + [r for r in rows if r not in valid]
     if valid:
         verdict.fastest = valid[0]
     if len(valid) > 1:
+        s = verdict.settings
         verdict.runner_up = valid[1]
-        verdict.margin = _pair(valid[0].group, valid[1].group, settings)
+        verdict.margin = pair_test(valid[0].samples, valid[1].samples, s.tie_threshold, s.alpha, s.plan)
     return verdict
