@@ -66,3 +66,34 @@ def test_modern_models_have_equal_parameter_counts_across_backends(repo: Path, e
     assert all(c["source"] == "synthetic" for found in counts.values() for c in found.values())
     pipelines = {env: found["bert_classifier"]["pipeline"] for env, found in counts.items()}
     assert pipelines == {"keras3-tensorflow": "tensorflow (tf.data)", "keras3-jax": "grain", "keras3-torch": "grain"}
+
+
+GENERATE = r"""
+import json, sys
+import harness, compat
+spec = json.loads(sys.argv[1])
+workload = harness.load_workload(spec, compat)
+data, info = workload.load(spec)
+model, model_info = workload.build(spec, data)
+print("GENERATE " + json.dumps(workload.evaluate(spec, model, data)))
+"""
+
+
+def test_generation_speed_is_the_median_of_a_timed_window(repo: Path, env_cache: Path, tmp_path: Path) -> None:
+    """One generate() call of a tiny model takes milliseconds: the figure is the median of calls filling a window."""
+    loaded = load_matrix(repo / "matrix.yaml")
+    prepared = LocalRuntime(loaded, env_cache).prepare("keras3-torch")
+    spec = specs(repo, tmp_path)["gpt2_causal_lm"]
+    spec["options"] = dict(TINY, generate_tokens=2, generate_batch=4, generate_min_s=0.3)
+    proc = subprocess.run([str(prepared.paths.python), "-c", GENERATE, json.dumps(spec)],
+                          cwd=workload_files.workloads_dir(), capture_output=True, text=True, timeout=600,
+                          env=cell_process_env(prepared.paths, prepared.environment, threads=2, seed=1))
+    line = [l for l in proc.stdout.splitlines() if l.startswith("GENERATE ")]
+    assert proc.returncode == 0 and line, proc.stderr[-3000:]
+    found = json.loads(line[0][len("GENERATE "):])
+    assert 3 <= found["generate_calls"] <= 50
+    assert found["generate_window_s"] >= 0.3 or found["generate_calls"] == 50
+    mean_call = found["generate_window_s"] / found["generate_calls"]
+    assert found["generate_tokens_per_s"] > 0 and found["generate_batch"] == 4 and found["generate_new_tokens"] == 2
+    # the median call lies within the calls' range around their mean: not one call's figure scaled by a window
+    assert 0.2 * mean_call < 4 * 2 / found["generate_tokens_per_s"] < 5 * mean_call
