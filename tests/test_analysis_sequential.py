@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from orchestrator.analysis.ranks import exact_p
-from orchestrator.analysis.robust import tost_p
+from orchestrator.analysis.robust import tost_p, welch_p
 from orchestrator.analysis.sequential import (
     PairState,
     design,
@@ -40,21 +40,31 @@ def test_the_sequential_p_is_the_smallest_spent_p_over_the_looks_taken() -> None
     rng = random.Random(3)
     a = [rng.lognormvariate(0, 0.05) for _ in range(9)]
     b = [1.3 * rng.lognormvariate(0, 0.05) for _ in range(9)]
-    # the spending was (0, 0.4, 0.1, 0.5); now (0, 0.35, 0.05, 0.6): complete separation at 6 against 6 still
-    # survives Holm over 8 decisions (0.0022 / 0.35 <= 0.05 / 8), and more of alpha is left for the last look
-    expected = min(exact_p(a[:6], b[:6]) / 0.35, exact_p(a[:9], b[:9]) / 0.05, 1.0)
+    # Welch's p at the looks at 3 and 6 (spent 0.15 and 0.2), the exact rank-sum p at 9 (0.05)
+    expected = min(welch_p(a[:3], b[:3]) / 0.15, welch_p(a[:6], b[:6]) / 0.2, exact_p(a[:9], b[:9]) / 0.05, 1.0)
     assert sequential_p(a, b, PLAN) == pytest.approx(expected)
-    assert sequential_p(a[:3], b[:3], PLAN) == 1.0  # nothing spent at the first look
     assert sequential_p(a, b, design(3).__class__()) == pytest.approx(exact_p(a, b))  # fixed size: one look
+
+
+def test_the_first_look_decides_a_clear_difference_and_not_a_small_one() -> None:
+    a, b = [1.0, 1.03, 0.98], [1.3, 1.33, 1.27]  # 30% apart at CV 2%: Welch t about 14
+    assert sequential_p(a, b, PLAN) <= 0.05 / 8  # survives Holm over 8 decisions at the first look
+    assert exact_p(a, b) == pytest.approx(0.1)  # the rank-sum test could not (its smallest p at 3 against 3)
+    near = [1.02, 1.05, 1.0]  # 2% apart: nowhere near
+    assert sequential_p(a, near, PLAN) > 0.5
+    assert welch_p(a, near) == pytest.approx(0.386, abs=0.01)  # scipy.stats.ttest_ind(equal_var=False) on logs
 
 
 def test_a_missing_repeat_keeps_the_look_it_reached() -> None:
     a = [1.0, 1.01, 0.99, 1.02, 0.98]  # one of six repeats failed
     b = [1.3, 1.31, 1.29, 1.32, 1.28, 1.3]
     # before: the look at 6 needed 6 a side, so 5 against 6 had no look with alpha spent and p = 1
-    assert sequential_p(a, b, PLAN) == pytest.approx(exact_p(a, b) / 0.35)  # 0.0043 / 0.35
-    assert sequential_p(a[:3], b, PLAN) == 1.0  # A's round for the look at 6 did not run: no look
-    assert sequential_p(a, b[:6] + [1.3] * 3, PLAN) == pytest.approx(exact_p(a, b) / 0.35)  # 9 vs 5: look 6 only
+    look_6 = welch_p(a, b) / 0.2
+    assert sequential_p(a, b, PLAN) == pytest.approx(min(look_6, welch_p(a[:3], b[:3]) / 0.15))
+    assert sequential_p(a, b, PLAN) < 1e-6
+    assert sequential_p(a[:2], b, PLAN) == pytest.approx(welch_p(a[:2], b[:3]) / 0.15)  # A's round for 6 did not run
+    later = b[:6] + [1.3] * 3  # 5 against 9: the looks at 3 and 6 only
+    assert sequential_p(a, later, PLAN) == sequential_p(a, b, PLAN)
 
 
 def test_a_tie_spends_alpha_over_the_looks_like_a_difference() -> None:
@@ -62,9 +72,9 @@ def test_a_tie_spends_alpha_over_the_looks_like_a_difference() -> None:
     a = [rng.lognormvariate(0, 0.005) for _ in range(12)]
     b = [rng.lognormvariate(0, 0.005) for _ in range(12)]
     bound = 0.0488
-    assert sequential_tie_p(a[:3], b[:3], PLAN, bound) == 1.0  # no tie at 3 against 3: nothing spent there
-    expected = min(tost_p(a[:6], b[:6], bound) / 0.35, tost_p(a[:9], b[:9], bound) / 0.05,
-                   tost_p(a, b, bound) / 0.6)
+    assert sequential_tie_p(a[:3], b[:3], PLAN, bound) > 0.05  # no tie at 3 against 3: 0.05 / 0.15 at best
+    expected = min(tost_p(a[:3], b[:3], bound) / 0.15, tost_p(a[:6], b[:6], bound) / 0.2,
+                   tost_p(a[:9], b[:9], bound) / 0.05, tost_p(a, b, bound) / 0.6)
     assert sequential_tie_p(a, b, PLAN, bound) == pytest.approx(expected)
     assert sequential_tie_p(a[:3], b[:3], design(3).__class__(), bound) == pytest.approx(0.05)  # fixed size
 

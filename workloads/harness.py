@@ -28,8 +28,8 @@ INFERENCE_MAX_S = 30.0  # timed predict batches stop after this many seconds (at
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from protocol import (API_NATIVE, CAPABILITY_TRAIN, EVENT_FIELD, TIME_FIELD, XLA_FLAGS,  # noqa: E402
-                      XLA_SINGLE_THREADED, Event, Spec, read_back)
+from protocol import (API_NATIVE, CAPABILITY_TRAIN, EVENT_FIELD, INFERENCE_PHASES, TIME_FIELD,  # noqa: E402
+                      XLA_FLAGS, XLA_SINGLE_THREADED, Event, Spec, read_back)
 import settings_probe  # noqa: E402
 
 
@@ -169,8 +169,8 @@ def run(spec, events):
         run_inference(spec, events, workload, model, data, trained=False)
         events.write(Event.DEVICE, framework=framework_device(compat.backend_name(), model))
         raise Unsupported(training_unsupported_reason(spec, compat, model, data))
-    if compat.MAJOR >= 3:  # the same computation on every backend, checked before timing (equivalence.py)
-        import equivalence
+    if compat.MAJOR >= 3 and spec.get(Spec.CHECK_EQUIVALENCE, True):  # the same computation on every backend,
+        import equivalence  # checked before timing (equivalence.py), on repeat 0
         events.write(Event.EQUIVALENCE, **equivalence.check(spec, model, data, workload, compat,
                                                             os.path.dirname(os.path.abspath(events.path))))
     compiled = compat.make_functions(model)
@@ -194,8 +194,15 @@ def run(spec, events):
     metrics = evaluate(spec, model, data) if evaluate else compat.evaluate(
         model, data["x_test"], data["y_test"], spec[Spec.BATCH_SIZE])
     events.write(Event.EVALUATE, metrics=metrics, seconds=time.perf_counter() - t0)
-    run_inference(spec, events, workload, model, data, trained=True)
+    if judges_inference(spec):
+        run_inference(spec, events, workload, model, data, trained=True)
     events.write(Event.END, **totals)
+
+
+def judges_inference(spec):
+    """Whether the profile judges a phase the inference phase measures (absent Spec.PHASES: yes)."""
+    phases = spec.get(Spec.PHASES)
+    return phases is None or any(p in INFERENCE_PHASES for p in phases)
 
 
 def framework_device(backend, model=None):

@@ -35,6 +35,9 @@ class Spec(object):
     WORKLOAD_DIRS = "workload_dirs"          # the matrix's extra workload folders, searched after workloads/
     SCRIPT = "script"                        # a user's model file, loaded by path (None: a built-in workload)
     OPTIONS = "options"                      # the workload's settings (model size...), a profile's overrides applied
+    CHECK_EQUIVALENCE = "check_equivalence"  # Keras 3: run the equivalence check before fit (absent: yes)
+    PHASES = "phases"                        # the phases the profile judges; no "predict"/"generate": the inference
+                                             # phase is skipped after training (absent: every phase runs)
 
 
 class DataSpec(object):
@@ -48,6 +51,7 @@ class DataSpec(object):
 API_NATIVE = "native"        # Spec.API of a native environment (workloads/native/)
 CAPABILITY_TRAIN = "train"   # in Spec.CAPABILITIES when the environment can train
 DATA_SYNTHETIC = "synthetic"  # DataSpec.SOURCE for generated data of the real datasets' shapes
+INFERENCE_PHASES = ("predict", "generate")  # the Spec.PHASES the inference phase measures
 
 
 class Event(object):

@@ -81,6 +81,19 @@ def welch_interval(a: list[float], b: list[float], level: float) -> tuple[float,
     return center - half, center + half
 
 
+def welch_p(a: list[float], b: list[float]) -> float:
+    """Welch's two-sided p of equal mean log times (Satterthwaite's degrees of freedom); 0 when neither side varies
+    and they differ, 1 when neither varies and they are equal."""
+    la = [math.log(v) for v in a]
+    lb = [math.log(v) for v in b]
+    va, vb = _sd(la) ** 2 / len(la), _sd(lb) ** 2 / len(lb)
+    diff = math.fsum(lb) / len(lb) - math.fsum(la) / len(la)
+    if va + vb <= 0:
+        return 0.0 if diff else 1.0
+    df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1))
+    return min(1.0, 2 * t_cdf(-abs(diff) / math.sqrt(va + vb), df))
+
+
 def _beta_fraction(a: float, b: float, x: float) -> float:
     """The continued fraction of the regularised incomplete beta function (Lentz's method)."""
     c, d = 1.0, 1.0 - (a + b) * x / (a + 1)

@@ -38,6 +38,10 @@ def make_spec(cell: Cell, prepared: Prepared, loaded: LoadedMatrix, data_dir: st
         Spec.WORKLOAD_DIRS: [str(loaded.workloads_dir)] if loaded.workloads_dir else [],
         Spec.SCRIPT: str(script) if script else None,  # a user's model file, loaded by path (docs/your-model.md)
         Spec.OPTIONS: dict(cell.options),  # the workload's settings (model size...), the profile's overrides applied
+        # The equivalence check compares repeat 0 across backends (its seed, hence its weights, is theirs too);
+        # later repeats skip it (1.6-1.9 s a cell on JAX) and time the same fit after the same warm-up epoch.
+        Spec.CHECK_EQUIVALENCE: cell.repeat == 0,
+        Spec.PHASES: list(loaded.matrix.profiles[cell.profile].judge),  # unjudged inference is not run
     }
 
 
