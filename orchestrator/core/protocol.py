@@ -45,6 +45,7 @@ Event: Any = _protocol.Event
 API_NATIVE: str = _protocol.API_NATIVE
 CAPABILITY_TRAIN: str = _protocol.CAPABILITY_TRAIN
 DATA_SYNTHETIC: str = _protocol.DATA_SYNTHETIC
+INFERENCE_PHASES: tuple[str, ...] = _protocol.INFERENCE_PHASES
 EVENT_FIELD: str = _protocol.EVENT_FIELD
 TIME_FIELD: str = _protocol.TIME_FIELD
 THREAD_VARS: tuple[str, ...] = _protocol.THREAD_VARS
@@ -60,6 +61,6 @@ names = _protocol.names
 read_back = _protocol.read_back
 
 __all__ = ["API_NATIVE", "CAPABILITY_TRAIN", "DATA_KEYS", "DATA_SYNTHETIC", "DataSpec", "EVENT_FIELD", "EVENT_KINDS",
-           "Event", "READ_BACK_VARS", "SPEC_KEYS", "Spec", "THREAD_SETTING_VARS", "THREAD_VARS", "TIME_FIELD",
+           "Event", "INFERENCE_PHASES", "READ_BACK_VARS", "SPEC_KEYS", "Spec", "THREAD_SETTING_VARS", "THREAD_VARS", "TIME_FIELD",
            "XLA_FLAGS", "XLA_ONE_THREAD_FLAGS", "XLA_SINGLE_THREADED", "load", "names", "protocol_path",
            "read_back"]
