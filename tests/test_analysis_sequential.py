@@ -133,8 +133,8 @@ def test_a_real_run_adds_rounds_while_undecided_and_resumes(repo: Path, tmp_path
     common = [str(matrix), "--results-dir", str(tmp_path / "results"), "--cache-dir", str(env_cache),
               "--runtime", "local", "--monitor-hz", "0"]
     # 1 repeat each: no verdict, so more rounds (interleaved: r1 of both, ...). Ties spend alpha over the looks
-    # (1, 2, 3, 4 repeats; fractions 0, 0.35, 0.05, 0.6) like differences, so a tie needs an equivalence p at most
-    # alpha x fraction: 2 against 2 (best one-sided p 1/6) and 3 against 3 (0.05 / 0.05) cannot; 4 against 4
+    # (1, 2, 3, 4 repeats; fractions 0.15, 0.2, 0.05, 0.6) like differences, so a tie needs an equivalence p at
+    # most alpha x fraction: 2 against 2 (best one-sided p 1/6) and 3 against 3 (0.05 / 0.05) cannot; 4 against 4
     # sleeping 0.5 s an epoch can (1/70 / 0.6 = 0.024), and is the last look. Before, a tie was tested at full
     # alpha at every look and this pair stopped at 3 against 3, which let false ties exceed alpha.
     assert main(["run", *common, "--run-id", "seq"]) == 0
