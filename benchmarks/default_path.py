@@ -4,15 +4,16 @@ checkout's. Each pair runs `orchestrate run matrix.yaml` (the default selection:
 same environments (--cache-dir) and data (--data-dir).
 
 Per run it prints:
-- cells and cell time: the sum of every cell's process wall time (what the run's start-up and measurement cost);
+- cells and cell time: the sum of every cell's process wall time (what the run's start-up and measurement cost),
+  plus each warm parent's import once (cells forked from it record it: `timings.warm_start`);
 - the steady share: the steady epochs (those after the first: what the verdict measures) over the cell time;
 - the decisions: each environment against the reference, verdict, ratio and interval width (high / low);
 then per pair the cell-time ratio (this checkout over the earlier one) and whether every direction decided on both
 sides agrees (faster / slower; a side's undecided pair is listed, not counted as a disagreement).
 
 The earlier side is a git worktree of `--base` (default BASE: the last commit before the Welch first look, the
-equivalence check on repeat 0 only and the skipped unjudged inference phase), run with its own orchestrator
-package (PYTHONPATH) by this checkout's interpreter.
+equivalence check on repeat 0 only, the skipped unjudged inference phase and the warm start), run with its own
+orchestrator package (PYTHONPATH) by this checkout's interpreter.
 
     .venv/bin/python benchmarks/default_path.py --data-dir ../shared/data [--cache-dir .orchestrate] [--pairs 1]
 """
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE = "eb246b8"
+BASE = "eb246b8"  # before the Welch first look, the checks skipped on later repeats and the warm start
 CLI = "import sys; from orchestrator.cli import main; sys.exit(main(sys.argv[1:]))"  # the side's own package
 
 DECISIONS = """
@@ -86,14 +87,18 @@ def run_side(code: Path, work: Path, run_id: str, args: argparse.Namespace) -> t
 
 
 def cell_figures(run: Path) -> dict[str, float]:
-    """Cells, cell time (sum of process wall times), steady seconds (epochs after the first) and repeats per env."""
+    """Cells, cell time (sum of process wall times, plus each warm parent's import once), steady seconds (epochs
+    after the first) and repeats per env."""
     cells = [json.loads(p.read_text()) for p in sorted((run / "cells").glob("*.json"))]
-    total = sum((c.get("timings") or {}).get("process_s") or 0.0 for c in cells)
+    parents = {w["parent_pid"]: w["parent_import_s"] for c in cells
+               if (w := (c.get("timings") or {}).get("warm_start"))}
+    total = sum((c.get("timings") or {}).get("process_s") or 0.0 for c in cells) + sum(parents.values())
     steady = sum(sum(((c.get("timings") or {}).get("epochs_s") or [])[1:]) for c in cells if c["status"] == "ok")
     per_env: dict[str, int] = {}
     for c in cells:
         per_env[c["environment"]["name"]] = per_env.get(c["environment"]["name"], 0) + 1
-    return {"cells": len(cells), "cell_s": total, "steady_s": steady, "per_env": per_env}  # type: ignore[dict-item]
+    return {"cells": len(cells), "cell_s": total, "steady_s": steady, "per_env": per_env,  # type: ignore[dict-item]
+            "parents": len(parents), "parents_s": sum(parents.values())}
 
 
 def decisions(code: Path, run: Path) -> list[dict]:
@@ -105,7 +110,8 @@ def decisions(code: Path, run: Path) -> list[dict]:
 def show(label: str, run: Path, wall: float, figures: dict, rows: list[dict]) -> None:
     share = figures["steady_s"] / figures["cell_s"] if figures["cell_s"] else 0.0
     print(f"{label}: {figures['cells']} cells, cell time {figures['cell_s']:.0f} s, steady {figures['steady_s']:.0f} s "
-          f"({share:.0%}), run wall {wall:.0f} s; repeats {figures['per_env']}  [{run}]")
+          f"({share:.0%}), run wall {wall:.0f} s; warm parents {figures['parents']} (imports {figures['parents_s']:.0f} "
+          f"s, counted once in the cell time); repeats {figures['per_env']}  [{run}]")
     for r in rows:
         width = r["high"] / r["low"] if r["low"] and r["high"] else float("nan")
         ratio = f"{r['ratio']:.3f}" if r["ratio"] else "-"

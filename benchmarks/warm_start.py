@@ -12,7 +12,7 @@ training times match fresh processes'? Each run's steady s/epoch is the median o
 Rule: ADOPT only if the children's median steady s/epoch lies within the fresh processes' interval for the median
 (order statistics; the range of the repeats below 6, its coverage stated), and the children's spread is not much
 smaller than the fresh ones' (CV child >= CV_FLOOR x CV fresh: children cloned from one parent must not hide the
-between-process variation that fresh repeats show). A child that fails or hangs: the warm start is not usable for
+between-process variation that fresh repeats show; the CV is robust, 1.4826 x the MAD of the log times). A child that fails or hangs: the warm start is not usable for
 that backend. Also printed: the ratio child / fresh with its interval (verdicts.pair_test), both CVs, import_s
 from each run's start event (near 0 in children: the parent imported) and the start-up seconds saved per cell.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import queue
 import shutil
@@ -343,7 +344,13 @@ def run_pairs(args: argparse.Namespace, work: Path, command: list[str], env: dic
 
 
 def cv(values: list[float]) -> float | None:
-    return statistics.stdev(values) / statistics.fmean(values) if len(values) > 1 else None
+    """A robust coefficient of variation: 1.4826 x the median absolute deviation of the log times (the CV for
+    lognormal times; one slow repeat among 5-8 does not make it, as it makes the standard deviation)."""
+    if len(values) < 3:
+        return None
+    logs = [math.log(v) for v in values]
+    center = statistics.median(logs)
+    return 1.4826 * statistics.median(abs(x - center) for x in logs)
 
 
 def summary(name: str, arms: dict[str, Arm], failure: str | None) -> str:

@@ -54,7 +54,7 @@ def test_matrix_pins_reach_the_process_and_the_callers_do_not(tmp_path: Path, re
 
 
 # Fields added after environments were first built: at their defaults they leave the hash alone.
-ADDED_LATER = ("no_deps", "api", "configurations", "base", "configuration")
+ADDED_LATER = ("no_deps", "api", "configurations", "base", "configuration", "warm_start")
 
 
 def test_an_lstm_pin_changes_the_environment_hash_and_no_pin_keeps_it() -> None:

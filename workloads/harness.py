@@ -132,6 +132,11 @@ def make_epoch_timer(events, compat):
     return EpochTimer()
 
 
+# Set by warm_parent.py in a forked child: the parent that imported the framework (its pid, import seconds, children
+# before this one, its PYTHONHASHSEED); recorded in the start event. None: a fresh process.
+WARM_START = None
+
+
 def run(spec, events):
     if spec.get(Spec.API) == API_NATIVE:
         return run_native(spec, events)
@@ -141,8 +146,9 @@ def run(spec, events):
     import_s = time.perf_counter() - t0
     compat.set_seed(spec[Spec.SEED])
     threads = configure_threads(spec[Spec.THREADS])
+    warm = {"warm_start": WARM_START} if WARM_START else {}
     events.write(Event.START, versions=versions(compat), threads=threads, import_s=import_s,
-                 image_data_format=compat.image_data_format(), backend=compat.backend_name())
+                 image_data_format=compat.image_data_format(), backend=compat.backend_name(), **warm)
 
     workload = load_workload(spec, compat, events)
     check_keras_generation(spec, workload, compat)

@@ -131,6 +131,9 @@ class Environment(_Strict):
     image: ImageSpec | None = None
     # The LSTM `implementation` mode to pin (Keras 1: consume_less cpu/mem/gpu = 0/1/2); None: the Keras default.
     lstm_implementation: Literal[0, 1, 2] | None = None
+    # Local runtime: each cell forked from a parent that imported the framework once (execution/warm.py), where
+    # benchmarks/warm_start.py showed the children time like fresh processes (docs/measuring.md, "Warm start").
+    warm_start: bool = False
     # Settings run side by side as `<env>+<name>` environments sharing this one's build.
     configurations: dict[str, Configuration] = Field(default_factory=dict)
     # Set on a derived `<env>+<name>` environment only (made by load_matrix, never written in a matrix file).

@@ -142,7 +142,9 @@ def env_hash(name: str, env: Environment, requirements_text: str, interpreter_id
         # `build` and `wheels` are constant for a venv (existing environments hash themselves: existing.py);
         # an unset lstm_implementation (or no_deps, or api: keras) leaves the hashes of environments made before
         # the field unchanged.
-        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels"} | (
+        # `warm_start` is how cells start, not what the environment holds.
+        "environment": env.model_dump(mode="json", exclude={"notes", "image", "requirements", "build", "wheels",
+                                                            "warm_start"} | (
             {"lstm_implementation"} if env.lstm_implementation is None else set()) | (
             {"no_deps"} if not env.no_deps else set()) | (
             {"api"} if env.api == "keras" else set()) | {"configurations", "base", "configuration"}),

@@ -86,6 +86,7 @@ def assemble(cell: Cell, prepared: Prepared, outcome: HarnessOutcome, run_id: st
             samples_per_s=stats.samples_per_second(end.get("train_samples_per_epoch"), stats.steady_state(epochs_s)),
             fit_ms_per_step=(outcome.first(Event.STEPS) or {}).get("fit_ms_per_step"),
             predict_ms_per_step=predict_ms_per_step(outcome.first(Event.INFERENCE)),
+            warm_start=start.get("warm_start"),
         ),
         metrics=Metrics(
             per_epoch=[EpochMetrics(**{k: v for k, v in e.items() if k in EpochMetrics.model_fields})

@@ -77,6 +77,9 @@ class Timings(_Model):
     # mean ms per timed predict batch after the warm-up batch (every cell with an inference phase).
     fit_ms_per_step: float | None = None
     predict_ms_per_step: float | None = None
+    # A warm start: the cell was forked from a parent that imported the framework (parent_pid, parent_import_s,
+    # children_before, hash_seed: the parent's PYTHONHASHSEED); import_s is then the child's, about 0. None: fresh.
+    warm_start: dict[str, Any] | None = None
 
 
 class EpochMetrics(_Model):

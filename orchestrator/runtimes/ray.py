@@ -328,7 +328,7 @@ def run_on_node(payload: dict[str, Any], ledger: Any) -> dict[str, Any]:
     cell = Cell.model_validate(payload["cell"])
     if payload["threads_from_node"]:
         cell = cell.model_copy(update={"threads": node_threads()})
-    runtime = LocalRuntime(loaded, cache)
+    runtime = LocalRuntime(loaded, cache, warm=False)  # one cell per task: no warm parent to stop later
     run_dir = RunDir(cache / "ray" / "runs", payload["run_id"])
     run_dir.ensure_writable()
     broken = run_dir.path / "broken" / f"{cell.environment}.txt"
