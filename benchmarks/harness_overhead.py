@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -28,6 +31,7 @@ from orchestrator.core import workload_files
 from orchestrator.execution.process import read_events
 from orchestrator.execution.spec import make_spec
 from orchestrator.environments.layout import cache_dir, cell_process_env
+from orchestrator.config.cell import Cell
 from orchestrator.config.expand import expand
 from orchestrator.config.load import load_matrix
 from orchestrator.results.io import read_cell
@@ -62,6 +66,8 @@ def write_matrix(source: Path, work: Path, args: argparse.Namespace) -> Path:
     if args.test_samples:
         profile["test_samples"] = args.test_samples
     raw["profiles"][PROFILE] = profile
+    if args.env in raw["environments"]:  # fresh processes in both arms: the orchestrator's cost, not a warm start's
+        raw["environments"][args.env]["warm_start"] = False
     shutil.copytree(source.parent / "requirements", work / "requirements", dirs_exist_ok=True)
     path = work / "matrix.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -101,12 +107,14 @@ def directly(command: list[str], env: dict[str, str], events: Path) -> list[floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    import os
+    return in_work_dir(parse_args(argv), measure, "harness-overhead-")
 
+
+def in_work_dir(args: argparse.Namespace, measure: Callable[[argparse.Namespace, Path], int], prefix: str) -> int:
+    """`measure(args, work)` with the data folder resolved and a work folder (a temporary one, removed after)."""
     data_dir = args.data_dir or os.environ.get("ORCHESTRATE_DATA_DIR")
     args.data_dir = str(Path(data_dir).resolve()) if data_dir else None
-    work = Path(args.work_dir or tempfile.mkdtemp(prefix="harness-overhead-")).resolve()
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix=prefix)).resolve()
     work.mkdir(parents=True, exist_ok=True)
     try:
         return measure(args, work)
@@ -115,19 +123,39 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def measure(args: argparse.Namespace, work: Path) -> int:
+@dataclass(frozen=True)
+class DirectCell:
+    """The benchmark's one cell, set up to run the harness directly: its spec written, its process environment."""
+
+    matrix: Path
+    cache: Path
+    cell: Cell
+    python: str
+    spec: Path
+    env: dict[str, str]
+
+    def command(self, events: Path) -> list[str]:
+        return [self.python, str(workload_files.harness_path()), "--spec", str(self.spec), "--events", str(events)]
+
+
+def direct_cell(args: argparse.Namespace, work: Path) -> DirectCell:
     source = Path(args.matrix).resolve()
     matrix = write_matrix(source, work, args)
     loaded = load_matrix(matrix)
     cache = cache_dir(args.cache_dir, load_matrix(source))  # the same cache as the real matrix
-    runtime = LocalRuntime(loaded, cache, log=print)
-    prepared = runtime.prepare(args.env)
+    prepared = LocalRuntime(loaded, cache, log=print).prepare(args.env)
     cell = expand(loaded, profile=PROFILE, environments=[args.env], workloads=[args.workload])[0]
-    spec_path, events_path = work / "direct.spec.json", work / "direct.events.jsonl"
-    spec_path.write_text(json.dumps(make_spec(cell, prepared, loaded, args.data_dir, str(cache / "datasets"))))
+    spec = work / "direct.spec.json"
+    spec.write_text(json.dumps(make_spec(cell, prepared, loaded, args.data_dir, str(cache / "datasets"))))
     env = cell_process_env(prepared.paths, prepared.environment, cell.threads, cell.seed)
-    command = [str(prepared.paths.python), str(workload_files.harness_path()),
-               "--spec", str(spec_path), "--events", str(events_path)]
+    return DirectCell(matrix, cache, cell, str(prepared.paths.python), spec, env)
+
+
+def measure(args: argparse.Namespace, work: Path) -> int:
+    direct = direct_cell(args, work)
+    matrix, cache, cell, env = direct.matrix, direct.cache, direct.cell, direct.env
+    events_path = work / "direct.events.jsonl"
+    command = direct.command(events_path)
 
     print(f"cell {cell.cell_id}: {cell.epochs} epochs, train samples {cell.train_samples or 'all'}, "
           f"{cell.threads} threads; monitor at {args.monitor_hz:g} Hz in arm A; {args.pairs} pairs, alternating")

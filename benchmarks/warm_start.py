@@ -2,9 +2,9 @@
 
   A. fresh: workloads/harness.py as a new process (the environment's interpreter, the cell's process environment),
      process wall from launch to exit;
-  B. fork child: one long-lived parent per benchmark, started with the same interpreter, environment and cwd,
-     imports numpy, harness and compat (the framework) once, then forks a child per repeat that runs
-     harness.main(); process wall from fork to exit (measured in the parent).
+  B. fork child: the runtime's own warm parent (orchestrator/execution/warm.py, workloads/warm_parent.py), started
+     once with the same interpreter and environment, imports numpy, harness and compat (the framework) once, then
+     forks a child per repeat that runs harness.main(); process wall from the request to the child's exit.
 
 The question: if a parent imports the framework once and forks a fresh child for each repeat, do the children's
 training times match fresh processes'? Each run's steady s/epoch is the median of its epochs after the first.
@@ -23,110 +23,24 @@ from each run's start event (near 0 in children: the parent imported) and the st
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import queue
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from harness_overhead import direct_cell, in_work_dir  # the same cell set-up (this folder is on sys.path)
 from orchestrator.analysis.stats import estimate, steady_state
 from orchestrator.analysis.verdicts.pairs import pair_test
-from orchestrator.config.expand import expand
-from orchestrator.config.load import load_matrix
 from orchestrator.core import workload_files
-from orchestrator.environments.layout import cache_dir, cell_process_env
-from orchestrator.execution.process import read_events
-from orchestrator.execution.spec import make_spec
-from orchestrator.runtimes.local import LocalRuntime
+from orchestrator.core.errors import InfrastructureError
+from orchestrator.execution.process import Limits, read_events
+from orchestrator.execution.warm import WarmParent
 
-PROFILE = "warm-start"
 FRESH, CHILD = "A fresh", "B fork child"
 CV_FLOOR = 0.5  # the children's CV may not fall below half the fresh processes' CV
-READY_TIMEOUT_S = 600.0  # the parent's framework import
-
-# The fork server, run with the environment's interpreter (`python -c DRIVER WORKLOADS_DIR`): plain Python 3.6.
-# Protocol on its stdout (a dup of fd 1; fd 1 itself is pointed at stderr so stray prints cannot corrupt it):
-# "ready <import s> <pid>", then per "run <spec> <events> <log>" line on stdin: "forked <pid>" and
-# "done <returncode> <wall s from fork to exit>"; "quit" ends it.
-DRIVER = r'''
-import os
-import sys
-import time
-
-sys.path.insert(0, sys.argv[1])
-PROTO = os.fdopen(os.dup(1), "w")
-os.dup2(2, 1)
-
-
-def say(text):
-    PROTO.write(text + "\n")
-    PROTO.flush()
-
-
-def child(spec, events, log):
-    code = 70
-    try:
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
-        try:
-            sys.exit(harness.main(["--spec", spec, "--events", events]))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        import traceback
-        traceback.print_exc()
-        code = 1
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
-
-
-import numpy  # noqa: E402
-import harness  # noqa: E402
-t0 = time.perf_counter()
-import compat  # noqa: E402  (the framework import, once, in the parent)
-say("ready %.4f %d" % (time.perf_counter() - t0, os.getpid()))
-
-while True:
-    line = sys.stdin.readline()
-    if not line:
-        break
-    parts = line.split()
-    if not parts:
-        continue
-    if parts[0] == "quit":
-        break
-    if parts[0] != "run" or len(parts) != 4:
-        say("error bad command: %r" % line)
-        continue
-    t0 = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        child(parts[1], parts[2], parts[3])
-    say("forked %d" % pid)
-    _, status = os.waitpid(pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
-    say("done %d %.4f" % (code, wall))
-'''
-
 
 @dataclass
 class Run:
@@ -166,21 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def write_matrix(source: Path, work: Path, args: argparse.Namespace) -> Path:
-    """The matrix with one more profile; requirements copied beside it so the environment hash is unchanged."""
-    raw = yaml.safe_load(source.read_text())
-    profile = {"description": "warm start benchmark", "epochs": args.epochs, "timeout_s": 3600}
-    if args.train_samples:
-        profile["train_samples"] = args.train_samples
-    if args.test_samples:
-        profile["test_samples"] = args.test_samples
-    raw["profiles"][PROFILE] = profile
-    shutil.copytree(source.parent / "requirements", work / "requirements", dirs_exist_ok=True)
-    path = work / "matrix.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
-
-
 def read_run(events: Path, wall_s: float, log: str) -> Run:
     """Steady s/epoch and import_s from a run's events file; ArmFailed when it has no epochs."""
     found = read_events(events) if events.exists() else []
@@ -208,70 +107,31 @@ def run_fresh(command: list[str], env: dict[str, str], events: Path, timeout: fl
 
 
 class ForkServer:
-    """The long-lived parent: started once, one child forked per `run`, stopped by `close`."""
+    """The runtime's own warm parent (orchestrator/execution/warm.py running workloads/warm_parent.py): started
+    once, one child forked per `run`, stopped by `close`."""
 
     def __init__(self, python: str, env: dict[str, str], work: Path, timeout: float):
         self.timeout = timeout
-        self.stderr_path = work / "fork-parent.stderr.log"
-        self.stderr = self.stderr_path.open("w")
-        workloads = str(workload_files.workloads_dir())
-        self.proc = subprocess.Popen([python, "-c", DRIVER, workloads], env=env, cwd=workloads, text=True,
-                                     bufsize=1, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.stderr_path = work / "fork-parent.log"
+        workloads = workload_files.workloads_dir()
         try:
-            self.import_s = float(self._expect("ready", READY_TIMEOUT_S)[1])
-        except ArmFailed:
-            self.close()
-            raise
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.strip())
-        self.lines.put(None)
-
-    def _expect(self, word: str, timeout: float) -> list[str]:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise ArmFailed(f"fork parent: no '{word}' within {timeout:.0f} s\n{self.parent_log()}") from None
-        if line is None or not line.startswith(word):
-            raise ArmFailed(f"fork parent: expected '{word}', got {line!r}\n{self.parent_log()}")
-        return line.split()
-
-    def parent_log(self) -> str:
-        self.stderr.flush()
-        return self.stderr_path.read_text()[-3000:]
+            self.parent = WarmParent(python, workloads / "warm_parent.py", env, workloads, self.stderr_path)
+        except InfrastructureError as exc:
+            raise ArmFailed(str(exc)) from exc
+        self.import_s = self.parent.import_s
+        self.pid = self.parent.pid
 
     def run(self, spec: Path, events: Path) -> Run:
         log = events.with_suffix(".log")
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"run {spec} {events} {log}\n")
-        self.proc.stdin.flush()
-        pid = int(self._expect("forked", 60.0)[1])
-        try:
-            done = self._expect("done", self.timeout)
-        except ArmFailed:
-            os.kill(pid, signal.SIGKILL)  # the hung child, by its PID
-            self._expect("done", 60.0)
-            raise ArmFailed(f"fork child {pid} hung: killed after {self.timeout:.0f} s\n{tail(log)}") from None
-        code, wall = int(done[1]), float(done[2])
-        if code != 0:
-            raise ArmFailed(f"fork child {pid} failed (exit {code}):\n{tail(log)}")
-        return read_run(events, wall, tail(log))
+        outcome = self.parent.run(spec, events, log, self.timeout, Limits())
+        if outcome.timed_out:
+            raise ArmFailed(f"fork child hung: stopped after {self.timeout:.0f} s\n{tail(log)}")
+        if outcome.returncode != 0:
+            raise ArmFailed(f"fork child failed (exit {outcome.returncode}):\n{tail(log)}")
+        return read_run(events, outcome.wall_s, tail(log))
 
     def close(self) -> None:
-        try:
-            if self.proc.poll() is None and self.proc.stdin is not None:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-            self.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            if self.proc.poll() is None:
-                os.kill(self.proc.pid, signal.SIGKILL)  # by its PID, never by name
-                self.proc.wait()
-        self.stderr.close()
+        self.parent.stop()
 
 
 def tail(path: Path) -> str:
@@ -279,39 +139,23 @@ def tail(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    data_dir = args.data_dir or os.environ.get("ORCHESTRATE_DATA_DIR")
-    args.data_dir = str(Path(data_dir).resolve()) if data_dir else None
-    work = Path(args.work_dir or tempfile.mkdtemp(prefix="warm-start-")).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    try:
-        return measure(args, work)
-    finally:
-        if not args.work_dir:
-            shutil.rmtree(work, ignore_errors=True)
+    return in_work_dir(parse_args(argv), measure, "warm-start-")
 
 
 def measure(args: argparse.Namespace, work: Path) -> int:
-    source = Path(args.matrix).resolve()
-    matrix = write_matrix(source, work, args)
-    loaded = load_matrix(matrix)
-    cache = cache_dir(args.cache_dir, load_matrix(source))  # the same cache as the real matrix
-    prepared = LocalRuntime(loaded, cache, log=print).prepare(args.env)
-    cell = expand(loaded, profile=PROFILE, environments=[args.env], workloads=[args.workload])[0]
-    spec = work / "cell.spec.json"
-    spec.write_text(json.dumps(make_spec(cell, prepared, loaded, args.data_dir, str(cache / "datasets"))))
-    env = cell_process_env(prepared.paths, prepared.environment, cell.threads, cell.seed)
-    command = [str(prepared.paths.python), str(workload_files.harness_path()), "--spec", str(spec)]
+    direct = direct_cell(args, work)
+    cell, env, spec = direct.cell, direct.env, direct.spec
+    command = direct.command(work / "unused")[:-2]  # run_fresh adds each run's --events
     print(f"cell {cell.cell_id}: {cell.epochs} epochs, train samples {cell.train_samples or 'all'}, "
           f"{cell.threads} threads; {args.pairs} pairs, alternating")
 
     try:
-        server = ForkServer(str(prepared.paths.python), env, work, args.timeout)
+        server = ForkServer(direct.python, env, work, args.timeout)
     except ArmFailed as exc:
         print(exc)
         print(f"{args.env}: DO NOT ADOPT (the warm start is not usable for this backend: {str(exc).splitlines()[0]})")
         return 0
-    print(f"fork parent {server.proc.pid}: framework import {server.import_s:.2f} s")
+    print(f"fork parent {server.pid}: framework import {server.import_s:.2f} s")
     arms = {FRESH: Arm(), CHILD: Arm()}
     failure = None
     try:
