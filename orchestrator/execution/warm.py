@@ -105,7 +105,7 @@ class WarmParent:
                 elif time.perf_counter() >= deadline:
                     reason = "timeout"
                 if reason:
-                    _stop_group(pid, self)
+                    _stop_group(pid)
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
@@ -142,7 +142,7 @@ def _spawn(command: list[str], env: dict[str, str], cwd: Path, log: Any) -> subp
                             text=True, bufsize=1, start_new_session=True, preexec_fn=child_setup(()))
 
 
-def _stop_group(pid: int, parent: WarmParent) -> None:
+def _stop_group(pid: int) -> None:
     """SIGTERM the child's process group, SIGKILL it after the grace (the parent then reports its exit)."""
     _kill(pid, signal.SIGTERM, group=True)
     end = time.perf_counter() + GRACE_S

@@ -44,6 +44,7 @@ class HarnessLaunch:
     events_path: Path
     log_path: Path
     on_start: Callable[[int | None], None] | None = None  # called with the host PID of the cell's process tree
+    spec_path: Path | None = None  # the spec the command names (a warm parent's child reads it: execution/warm.py)
 
     @property
     def limits(self) -> Limits:
@@ -104,7 +105,7 @@ class Runtime(ABC):
                    "--spec", str(spec_path), "--events", str(events_path)]
         monitor = CellMonitor.for_cell(ctx.run_dir.cells_dir, cell.cell_id, ctx.monitor_hz, env_vars, self.log)
         launch = HarnessLaunch(cell, prepared, ctx, command, env_vars, events_path, log_path,
-                               on_start=monitor.watch if monitor else None)
+                               on_start=monitor.watch if monitor else None, spec_path=spec_path)
         try:
             outcome = self._execute(launch)
         finally:

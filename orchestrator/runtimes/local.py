@@ -56,11 +56,9 @@ class LocalRuntime(Runtime):
     def _execute(self, launch: HarnessLaunch) -> HarnessOutcome:
         """A child process in its own process group, pinned to the slot's cores, dying with its parent: a fresh
         process, or forked from the environment's warm parent (`warm_start: true`)."""
-        if self.warm and launch.prepared.environment.warm_start:
-            spec_path = launch.command[launch.command.index("--spec") + 1]
-            return self._warm_parent(launch).run(
-                Path(spec_path), launch.events_path, launch.log_path, launch.cell.timeout_s, launch.limits,
-                on_start=launch.on_start)
+        if self.warm and launch.prepared.environment.warm_start and launch.spec_path is not None:
+            return self._warm_parent(launch).run(launch.spec_path, launch.events_path, launch.log_path,
+                                                 launch.cell.timeout_s, launch.limits, on_start=launch.on_start)
         return run_process(launch.command, launch.env, launch.events_path, launch.log_path, launch.cell.timeout_s,
                            cwd=workload_files.workloads_dir(), limits=launch.limits, on_start=launch.on_start)
 
