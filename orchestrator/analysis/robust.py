@@ -69,29 +69,31 @@ def _sd(values: list[float]) -> float:
     return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def welch_interval(a: list[float], b: list[float], level: float) -> tuple[float, float]:
-    """The Welch interval of log(B / A) (mean log times, Satterthwaite's degrees of freedom) at `level`."""
+def _welch(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """(mean log B - mean log A, its standard error, Satterthwaite's degrees of freedom; n - 2 when both sides are
+    constant)."""
     la = [math.log(v) for v in a]
     lb = [math.log(v) for v in b]
     va, vb = _sd(la) ** 2 / len(la), _sd(lb) ** 2 / len(lb)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1)) if se > 0 else len(la) + len(lb) - 2
+    return math.fsum(lb) / len(lb) - math.fsum(la) / len(la), se, df
+
+
+def welch_interval(a: list[float], b: list[float], level: float) -> tuple[float, float]:
+    """The Welch interval of log(B / A) (mean log times, Satterthwaite's degrees of freedom) at `level`."""
+    center, se, df = _welch(a, b)
     half = t_quantile(round(0.5 + level / 2, 9), round(df, 3)) * se
-    center = math.fsum(lb) / len(lb) - math.fsum(la) / len(la)
     return center - half, center + half
 
 
 def welch_p(a: list[float], b: list[float]) -> float:
     """Welch's two-sided p of equal mean log times (Satterthwaite's degrees of freedom); 0 when neither side varies
     and they differ, 1 when neither varies and they are equal."""
-    la = [math.log(v) for v in a]
-    lb = [math.log(v) for v in b]
-    va, vb = _sd(la) ** 2 / len(la), _sd(lb) ** 2 / len(lb)
-    diff = math.fsum(lb) / len(lb) - math.fsum(la) / len(la)
-    if va + vb <= 0:
-        return 0.0 if diff else 1.0
-    df = (va + vb) ** 2 / (va**2 / (len(la) - 1) + vb**2 / (len(lb) - 1))
-    return min(1.0, 2 * t_cdf(-abs(diff) / math.sqrt(va + vb), df))
+    center, se, df = _welch(a, b)
+    if se <= 0:
+        return 0.0 if center else 1.0
+    return min(1.0, 2 * t_cdf(-abs(center) / se, df))
 
 
 def _beta_fraction(a: float, b: float, x: float) -> float:

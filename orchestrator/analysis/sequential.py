@@ -12,7 +12,7 @@ so the first two looks use Welch's t test on the log times (after the same scree
 (a 30% ratio at CV 3%, t about 10) survives Holm at the first look, so a run pays 3 repeats of each backend, not 6,
 for its clear pairs. It assumes roughly normal log times, hence the screen first and the rank-sum test, which
 assumes nothing, at the later looks, where most alpha is: 0.6 at the last look, where a true 10% difference is
-found (docs/statistics.md, "Looks"). "Tie" spends its own alpha by the same
+found (docs/statistics.md, "Which test at which look"). "Tie" spends its own alpha by the same
 fractions (`sequential_tie_p`): an equivalence test at alpha x fraction at each look, so a pair stopped at its
 first tie keeps the false-tie rate at alpha (none at 3 against 3, whose best one-sided p is 0.05).
 
