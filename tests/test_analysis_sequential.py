@@ -4,14 +4,16 @@ of it) that adds a round only while a pair is undecided, stops on a tiny budget,
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
 import pytest
 import yaml
+from scipy.stats import ttest_ind
 
 from orchestrator.analysis.ranks import exact_p
-from orchestrator.analysis.robust import tost_p, welch_p
+from orchestrator.analysis.robust import kept, set_aside, tost_p, welch_p
 from orchestrator.analysis.sequential import (
     PairState,
     design,
@@ -52,7 +54,8 @@ def test_the_first_look_decides_a_clear_difference_and_not_a_small_one() -> None
     assert exact_p(a, b) == pytest.approx(0.1)  # the rank-sum test could not (its smallest p at 3 against 3)
     near = [1.02, 1.05, 1.0]  # 2% apart: nowhere near
     assert sequential_p(a, near, PLAN) > 0.5
-    assert welch_p(a, near) == pytest.approx(0.386, abs=0.01)  # scipy.stats.ttest_ind(equal_var=False) on logs
+    logs = [math.log(v) for v in a], [math.log(v) for v in near]
+    assert welch_p(a, near) == pytest.approx(ttest_ind(*logs, equal_var=False).pvalue, rel=1e-9)  # 0.386
 
 
 def test_a_missing_repeat_keeps_the_look_it_reached() -> None:
@@ -90,6 +93,26 @@ def test_only_undecided_pairs_get_another_round_up_to_the_last_look() -> None:
     assert stop_reason(pairs[1], PLAN) == "decided" and stop_reason(last[0], PLAN) == "max looks"
     assert stop_reason(pairs[0], PLAN) == "budget spent"
     assert next_round(pairs, design(3).__class__()) == {}  # fixed repeats: no rounds
+
+
+def test_a_slow_repeat_is_set_aside_and_a_fast_one_never() -> None:
+    steady = [1.0, 1.02, 0.98, 1.5, 1.01, 0.99]
+    assert set_aside(steady) == [False, False, False, True, False, False] and kept(steady) == steady[:3] + steady[4:]
+    assert not any(set_aside([1.0, 1.02, 0.98, 0.6, 1.01, 0.99]))  # a fast repeat is not interference
+    assert not any(set_aside([1.0, 1.0, 1.0, 1.01, 1.0, 1.15]))  # under 20% slower: kept, however far in MADs
+    assert not any(set_aside([1.0, 1.5, 1.0, 1.5, 1.0, 1.5]))  # half of them slow: how it runs, not strays
+    assert not any(set_aside([1.0, 1.5]))  # under 3 repeats: no median to be far from
+
+
+def test_a_set_aside_repeat_is_replaced_and_its_replacement_takes_its_place_in_the_looks() -> None:
+    a = [1.0, 1.01, 0.99, 1.02, 0.98, 1.0]
+    b = [1.3, 1.31, 1.95, 1.29, 1.32, 1.28, 1.3]  # its third repeat was slowed: the seventh replaces it
+    assert sequential_p(a, b, PLAN) == sequential_p(a, b[:2] + b[3:], PLAN)
+    waiting = [PairState("tf", "jax", 6, 6, "no clear difference", workload="w", profile="p", aside_b=1)]
+    assert waiting[0].kept == 5  # the look at 6 needs one more of jax: 7 ok repeats, one of them set aside
+    assert next_round(waiting, PLAN) == {("tf", "w", "p"): 6, ("jax", "w", "p"): 7}
+    at_last = PairState("tf", "jax", 12, 13, "no clear difference", aside_b=1)
+    assert stop_reason(at_last, PLAN) == "max looks" and next_round([at_last], PLAN) == {}
 
 
 def test_budgets_are_durations() -> None:

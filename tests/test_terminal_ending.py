@@ -5,6 +5,7 @@ the ending; `orchestrate report RUN_DIR` ends with the same lines."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from pathlib import Path
@@ -131,6 +132,9 @@ def test_each_verdict_has_its_wording() -> None:
     three = PairTest(3, 3, 1.5, 1.47, 1.53, 0.1, "slower", 0.9, 0.1, 0.1)
     assert decision_line(Decision("w", "p", "a", "b", three, True, True), 0.05) == \
         "a is fastest: b takes 1.50x as long [1.47, 1.53] 90%"  # the interval's achieved level, below 95%
+    replaced = dataclasses.replace(three, n_b=4, aside_b=1)
+    assert decision_line(Decision("w", "p", "a", "b", replaced, True, True), 0.05) == \
+        "a is fastest: b takes 1.50x as long [1.47, 1.53] 90%; slow repeats set aside and replaced: b 1"
 
 
 def table_rows(lines: list[str]) -> list[list[str]]:

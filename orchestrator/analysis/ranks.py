@@ -56,6 +56,14 @@ def exact_p(a: list[float], b: list[float]) -> float:
     return min(1.0, extreme / math.comb(total, n_b))
 
 
+def lower_tail_p(a_logs: list[float], b_logs: list[float]) -> float:
+    """P(rank sum of B <= observed) under no difference, exact (ties: midranks): small when B lies below A."""
+    ranks = _doubled_midranks(a_logs + b_logs)
+    observed = sum(ranks[len(a_logs):])
+    counts = _sum_counts(tuple(sorted(ranks)), len(b_logs))
+    return sum(c for s, c in counts.items() if s <= observed) / math.comb(len(ranks), len(b_logs))
+
+
 def _u_cdf(n: int, m: int, u: int) -> float:
     """P(U <= u) for the Mann-Whitney U of samples of n and m without ties."""
     if u < 0:

@@ -6,6 +6,9 @@ interval that stays honest when the two backends' spreads differ.
   at most a third of the smaller side; the rule looks only at the pooled values and the two sample sizes, never at
   which side a value came from, so the exact rank-sum p of what is left is still exact (under no difference every
   labelling of the pooled values is equally likely, also given which of them were dropped and how many per side).
+- `set_aside`: one environment's repeats slowed by something else (far above its own median: one-sided, at
+  least `SLOW` slower, at most a third of them); a sequential run replaces them with further repeats, so a slow
+  repeat costs one more cell, not a look's power (docs/statistics.md, "Slow repeats are replaced").
 - `tost_p`: two one-sided exact rank-sum tests of |log ratio| >= bound; p <= alpha is an equivalence test at alpha.
 - `spread_differs` / `welch_interval`: when one side's log times spread `SPREAD_RATIO` times the other's, the
   Hodges-Lehmann interval (which assumes a pure shift) covers less than its label; the Welch interval on log times
@@ -16,11 +19,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from functools import lru_cache
 
-from orchestrator.analysis.ranks import _doubled_midranks, _sum_counts
+from orchestrator.analysis.ranks import lower_tail_p
 
 FAR = 3.0  # normalised MADs of the pooled log times beyond which a repeat is screened out
+SLOW = math.log(1.2)  # a repeat set aside is at least this far (log) above its environment's median
 SPREAD_RATIO = 1.5  # the ratio of the two sides' log-time standard deviations from which the interval is widened
 
 
@@ -38,12 +41,22 @@ def screen(a: list[float], b: list[float]) -> tuple[list[float], list[float]]:
     return ([v for v, f in zip(a, far) if not f], [v for v, f in zip(b, far[len(a):]) if not f])
 
 
-def _lower_tail(a_logs: list[float], b_logs: list[float]) -> float:
-    """P(rank sum of B <= observed) under no difference, exact (ties: midranks): small when B lies below A."""
-    ranks = _doubled_midranks(a_logs + b_logs)
-    observed = sum(ranks[len(a_logs):])
-    counts = _sum_counts(tuple(sorted(ranks)), len(b_logs))
-    return sum(c for s, c in counts.items() if s <= observed) / math.comb(len(ranks), len(b_logs))
+def set_aside(values: list[float]) -> list[bool]:
+    """Which of one environment's repeats are set aside: more than max(`FAR` normalised MADs, `SLOW`) above the
+    median of its log times (a process slowed by something else, never a fast one); none when more than a third
+    are that slow (then slow is how the environment runs, not a stray repeat)."""
+    logs = [math.log(v) for v in values]
+    if len(logs) < 3:
+        return [False] * len(logs)
+    center = statistics.median(logs)
+    scale = statistics.median(abs(x - center) for x in logs) / 0.6745
+    slow = [x - center > max(FAR * scale, SLOW) for x in logs]
+    return [False] * len(logs) if sum(slow) > len(logs) // 3 else slow
+
+
+def kept(values: list[float]) -> list[float]:
+    """The repeats not set aside (`set_aside`), in their order."""
+    return [v for v, aside in zip(values, set_aside(values)) if not aside]
 
 
 def tost_p(a: list[float], b: list[float], bound: float) -> float:
@@ -51,8 +64,8 @@ def tost_p(a: list[float], b: list[float], bound: float) -> float:
     below log A and of log B + bound above it (3 against 3: at best 0.05)."""
     la = [math.log(v) for v in a]
     lb = [math.log(v) for v in b]
-    below = _lower_tail(la, [x - bound for x in lb])
-    above = _lower_tail([-x for x in la], [-(x + bound) for x in lb])
+    below = lower_tail_p(la, [x - bound for x in lb])
+    above = lower_tail_p([-x for x in la], [-(x + bound) for x in lb])
     return max(below, above)
 
 
@@ -96,40 +109,15 @@ def welch_p(a: list[float], b: list[float]) -> float:
     return min(1.0, 2 * t_cdf(-abs(center) / se, df))
 
 
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the regularised incomplete beta function (Lentz's method)."""
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > 1e-300 else 1e-300)
-    result = d
-    for m in range(1, 300):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > 1e-300 else 1e-300)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > 1e-300 else 1e-300
-            result *= c * d
-        if abs(c * d - 1) < 1e-12:
-            break
-    return result
-
-
 def t_cdf(t: float, df: float) -> float:
-    """P(T <= t) for Student's t with df degrees of freedom."""
-    x = df / (df + t * t)
-    front = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - math.lgamma(0.5)
-                     + df / 2 * math.log(x) + 0.5 * math.log1p(-x)) if 0 < x < 1 else 0.0
-    a, b = df / 2, 0.5
-    tail = front * _beta_fraction(a, b, x) / a if x < (a + 1) / (a + b + 2) else \
-        1 - front * _beta_fraction(b, a, 1 - x) / b if x < 1 else 1.0
-    return 1 - tail / 2 if t >= 0 else tail / 2
+    """P(T <= t) for Student's t with df (not necessarily whole) degrees of freedom."""
+    from scipy.special import stdtr  # imported here: the command line starts without scipy
+
+    return float(stdtr(df, t))
 
 
-@lru_cache(maxsize=65536)
 def t_quantile(q: float, df: float) -> float:
-    """The q-quantile of Student's t (bisection on `t_cdf`, to 1e-12)."""
-    low, high = -1e3, 1e3
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if t_cdf(middle, df) < q else (low, middle)
-    return (low + high) / 2
+    """The q-quantile of Student's t with df degrees of freedom."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, q))

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.analysis.ranks import exact_p
-from orchestrator.analysis.robust import screen, tost_p, welch_p
+from orchestrator.analysis.robust import kept, screen, tost_p, welch_p
 
 MAX_LOOKS = 4
 SPENDING = (0.15, 0.2, 0.05, 0.6)  # fraction of alpha spent at each look (sums to 1)
@@ -81,7 +81,9 @@ def look_p(a: list[float], b: list[float], look: int) -> float:
 def looks_taken(a: list[float], b: list[float],
                 plan: Design) -> list[tuple[list[float], list[float], float, int]]:
     """(A's repeats, B's repeats, fraction, look index) at every look the pair reached: the round ran for both sides
-    (each has more repeats than the previous look's count), each side's first repeats up to the look's count."""
+    (each has more repeats than the previous look's count), each side's first repeats up to the look's count. The
+    repeats are those not set aside (`robust.set_aside`): a slow repeat's replacement takes its place."""
+    a, b = kept(a), kept(b)
     taken, previous = [], 0
     for look, (n, fraction) in enumerate(zip(plan.looks, plan.spending)):
         if min(len(a), len(b)) > previous and min(len(a), len(b)) >= 2:
@@ -120,24 +122,31 @@ class PairState:
     valid: bool = True  # an excluded backend (NaN, at chance) gets no more repeats for this pair
     workload: str = ""
     profile: str = ""
+    aside_a: int = 0  # repeats set aside as slow (`robust.set_aside`), each replaced by one more
+    aside_b: int = 0
+
+    @property
+    def kept(self) -> int:
+        """The repeats the smaller side has for the looks (its ok repeats not set aside)."""
+        return min(self.n_a - self.aside_a, self.n_b - self.aside_b)
 
 
 def next_round(pairs: list[PairState], plan: Design) -> dict[tuple[str, str, str], int]:
-    """(environment, workload, profile) in still-undecided pairs, with the repeat count each should reach at the
-    next look (empty: every pair is decided, or at its last look)."""
+    """(environment, workload, profile) in still-undecided pairs, with the ok repeats each should reach for the
+    next look: the look's count plus the repeats it had set aside (empty: every pair is decided, or at its last
+    look)."""
     if not plan.sequential:
         return {}
     wanted: dict[tuple[str, str, str], int] = {}
     for pair in pairs:
         if pair.verdict in DECIDED or not pair.valid:
             continue
-        have = min(pair.n_a, pair.n_b)
-        target = next((n for n in plan.looks if n > have), None)
+        target = next((n for n in plan.looks if n > pair.kept), None)
         if target is None:
             continue
-        for env in (pair.env_a, pair.env_b):
+        for env, aside in ((pair.env_a, pair.aside_a), (pair.env_b, pair.aside_b)):
             key = (env, pair.workload, pair.profile)
-            wanted[key] = max(wanted.get(key, 0), target)
+            wanted[key] = max(wanted.get(key, 0), target + aside)
     return wanted
 
 
@@ -147,7 +156,7 @@ def stop_reason(pair: PairState, plan: Design, budget_spent: bool | None = None)
         return "fixed repeats"
     if pair.verdict in DECIDED:
         return "decided"
-    if min(pair.n_a, pair.n_b) >= plan.looks[-1]:
+    if pair.kept >= plan.looks[-1]:
         return "max looks"
     if not pair.valid:
         return "excluded"

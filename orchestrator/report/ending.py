@@ -119,6 +119,16 @@ def _alone(verdict: WorkloadVerdict, where: str) -> str:
 def decision_line(d: Decision, tie_threshold: float, where: str = "") -> str:
     """One decision in plain words: 'keras3-jax is fastest: tensorflow1 takes 1.69x as long [1.38, 1.88]', 'X is
     slower than Y', 'X and Y are within 5% (tie)', 'no clear difference between X and Y (p=0.2)'."""
+    return _decision_words(d, tie_threshold, where) + _aside(d)
+
+
+def _aside(d: Decision) -> str:
+    """'; slow repeats set aside and replaced: keras3-torch 1' where a sequential run set any aside."""
+    counts = [f"{env} {n}" for env, n in ((d.a, d.test.aside_a), (d.b, d.test.aside_b)) if n]
+    return f"; slow repeats set aside and replaced: {', '.join(counts)}" if counts else ""
+
+
+def _decision_words(d: Decision, tie_threshold: float, where: str) -> str:
     t = d.test
     if t.verdict == "tie":
         return f"{d.a} and {d.b} are within {tie_threshold:.0%}{where} (tie)"

@@ -55,7 +55,9 @@ PHASE_TEXT = {"predict": "prediction (each repeat's predict ms/step: the mean of
 SEQUENTIAL = ("Sequential repeats: looks at {looks} repeats per environment; after each look only the "
               "environments in undecided pairs get more, interleaved, until decided, the last look or the time "
               "budget; alpha is spent over the looks by fixed fractions {spending} (a pair's p is the smallest "
-              "p_look / fraction over its looks, a valid p whatever the stopping; a tie's equivalence p is spent the same way). ")
+              "p_look / fraction over its looks, a valid p whatever the stopping; a tie's equivalence p is spent "
+              "the same way). A repeat more than max(3 normalised MADs, 20%) slower than its environment's median "
+              "log time (at most a third of them) is set aside from the looks and replaced by one more repeat. ")
 
 
 @dataclass

@@ -99,7 +99,8 @@ def pair_states(verdicts: list[WorkloadVerdict]) -> list[PairState]:
         test = _shown(v, slots[0])
         rows = [v.row(a), v.row(b)]
         valid = all(r is not None and r.validity.valid for r in rows)
-        states.append(PairState(a, b, test.n_a, test.n_b, test.verdict, valid, v.workload, v.profile))
+        states.append(PairState(a, b, test.n_a, test.n_b, test.verdict, valid, v.workload, v.profile,
+                                test.aside_a, test.aside_b))
     return states
 
 

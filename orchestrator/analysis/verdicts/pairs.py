@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from orchestrator.analysis.holm import holm
 from orchestrator.analysis.ranks import CONFIDENCE, exact_p, shift_interval
-from orchestrator.analysis.robust import spread_differs, welch_interval
+from orchestrator.analysis.robust import set_aside, spread_differs, welch_interval
 from orchestrator.analysis.sequential import Design, sequential_p, sequential_tie_p
 from orchestrator.analysis.verdicts.settings import (
     ALPHA,
@@ -38,6 +38,8 @@ class PairTest:
     p_adjusted: float | None = None  # Holm over the report's family (what the verdict uses)
     p_tie: float | None = None  # the equivalence p of |log ratio| < log(1 + tie threshold), spent over the looks
     widened: bool = False  # the spreads differ: the interval is the hull of Hodges-Lehmann's and Welch's
+    aside_a: int = 0  # a sequential run's repeats set aside as slow (robust.set_aside), replaced by further ones
+    aside_b: int = 0
 
     @property
     def has_interval(self) -> bool:
@@ -79,8 +81,9 @@ def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHO
         low, high = min(low, welch_low), max(high, welch_high)
     p_seq = sequential_p(a, b, plan)
     p_tie = sequential_tie_p(a, b, plan, math.log1p(tie_threshold))
+    aside_a, aside_b = (sum(set_aside(a)), sum(set_aside(b))) if plan.sequential else (0, 0)
     test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high),
-                    exact_p(a, b), "no clear difference", level, p_seq, p_seq, p_tie, widened)
+                    exact_p(a, b), "no clear difference", level, p_seq, p_seq, p_tie, widened, aside_a, aside_b)
     return decide(test, p_seq, tie_threshold, alpha)
 
 

@@ -56,10 +56,12 @@ class Validity:
         return "; ".join(self.reasons) if not self.valid else VALID[self.gate]
 
 
-def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -> Validity:
+def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy",
+                   judged: dict[str, Outcome] | None = None) -> Validity:
     """Why this backend's result on the workload cannot count (empty when it can). `others`: the other
     backends on the same workload and profile; `gate`: what shows the backend trained the model (test accuracy,
-    or training loss for a `validity: loss` profile)."""
+    or training loss for a `validity: loss` profile); `judged`: the equivalence outcomes of all of them
+    (`equivalence.judge`, made once per workload by the caller; None: made here)."""
     basis: Basis = "synthetic" if gate == "accuracy" and group.synthetic else gate
     if not group.ok:
         return Validity((f"no ok repeat ({group.status})",), basis)
@@ -69,7 +71,7 @@ def check_validity(group: Group, others: list[Group], gate: Gate = "accuracy") -
     zero = next((r for r in group.ok if r.timings.steady_state_s is not None and r.timings.steady_state_s <= 0), None)
     if zero is not None:
         reasons.append(f"a steady state of 0 s (repeat {zero.workload.repeat}): not a measurement")
-    same = judge([group, *others]).get(group.environment)
+    same = (judge([group, *others]) if judged is None else judged).get(group.environment)
     if same is not None and same.status == "differs":
         reasons.append(f"equivalence check: {same.reason}")
     nan = _nan_loss(group)

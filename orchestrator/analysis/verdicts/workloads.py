@@ -3,6 +3,7 @@ over the runner-up, each decision adjusted with the rest of the report's family.
 
 from __future__ import annotations
 
+from orchestrator.analysis.equivalence import judge
 from orchestrator.analysis.stats import Group
 from orchestrator.analysis.verdicts.family import _adjust
 from orchestrator.analysis.verdicts.pairs import PairTest, pair_test
@@ -57,9 +58,9 @@ def _pair(a: Group, b: Group, settings: Settings) -> PairTest:
 def _workload_verdict(workload: str, profile: str, groups: list[Group], settings: Settings) -> WorkloadVerdict:
     reference = choose_reference([g.environment for g in groups], settings)
     ref_group = next(g for g in groups if g.environment == reference)
-    rows = []
+    rows, judged = [], judge(groups)
     for g in groups:
-        validity = check_validity(g, [o for o in groups if o is not g], settings.gate(profile))
+        validity = check_validity(g, [o for o in groups if o is not g], settings.gate(profile), judged)
         rows.append(BackendRow(g, validity, None if g is ref_group else _pair(ref_group, g, settings)))
     return ranked(WorkloadVerdict(workload, profile, reference, rows, settings))
 
