@@ -22,6 +22,11 @@ is an exact permutation p given its sample sizes, which depend on failures only 
 times), so the Bonferroni sum still bounds the error (docs/statistics.md, "A missing repeat"). Each look's p is
 the rank-sum p after `robust.screen` (far-out repeats dropped by a rule blind to the sides: still exact).
 
+A repeat slowed by something else (`robust.set_aside`: far above its own environment's median) is set aside and
+replaced: the looks read each side's first repeats not set aside, and `next_round` asks for the look's count plus
+the repeats set aside, so one slow repeat costs a cell, not the last look's power (docs/statistics.md, "Slow
+repeats are replaced").
+
 Pure functions: given the samples and the decisions, which pairs are decided and which environments need more.
 """
 
