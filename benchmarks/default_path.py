@@ -16,6 +16,9 @@ equivalence check on repeat 0 only, the skipped unjudged inference phase and the
 orchestrator package (PYTHONPATH) by this checkout's interpreter.
 
     .venv/bin/python benchmarks/default_path.py --data-dir ../shared/data [--cache-dir .orchestrate] [--pairs 1]
+
+`--select` runs another selection the same way on both sides (each side with its own matrix.yaml, so its own
+profile: modern-cpu trained BERT 4 epochs before and 8 now).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -60,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=os.environ.get("ORCHESTRATE_DATA_DIR"), help="offline datasets")
     p.add_argument("--cache-dir", default=str(ROOT / ".orchestrate"), help="where the environments are (shared)")
     p.add_argument("--work-dir", default=None, help="where the worktree and runs go (default: a temporary folder)")
+    p.add_argument("--select", default="", help="another selection for both sides' `orchestrate run`, e.g. "
+                   "'--env keras3-jax --workload bert_classifier --profile modern-cpu' (default: the matrix's)")
     return p.parse_args(argv)
 
 
@@ -75,7 +81,7 @@ def run_side(code: Path, work: Path, run_id: str, args: argparse.Namespace) -> t
     """One default run from `code`'s orchestrator; (its run folder, wall seconds)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     command = [sys.executable, "-c", CLI, "run", str(code / "matrix.yaml"), "--cache-dir", args.cache_dir,
-               "--results-dir", str(work / "results"), "--run-id", run_id, "--no-report"]
+               "--results-dir", str(work / "results"), "--run-id", run_id, "--no-report", *shlex.split(args.select)]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
     started = time.monotonic()
