@@ -115,6 +115,24 @@ def test_a_set_aside_repeat_is_replaced_and_its_replacement_takes_its_place_in_t
     assert stop_reason(at_last, PLAN) == "max looks" and next_round([at_last], PLAN) == {}
 
 
+def test_the_report_shows_the_repeats_set_aside_and_asks_for_their_replacement() -> None:
+    from test_verdicts import cell
+
+    from orchestrator.analysis.stats import group_results
+    from orchestrator.analysis.verdicts import assemble
+    from orchestrator.analysis.verdicts.family import pair_states
+    from orchestrator.analysis.verdicts.settings import Settings
+
+    times = {"tensorflow1": [1.0, 1.06, 0.95, 1.03, 1.0, 0.97], "keras3-jax": [1.02, 1.6, 1.08, 0.99, 1.05, 1.04]}
+    cells = [cell(env, "mnist_mlp", r, t) for env, ts in times.items() for r, t in enumerate(ts)]
+    report = assemble.build(group_results(cells), Settings(reference="tensorflow1", looks=PLAN.looks,
+                                                           spending=PLAN.spending))
+    (_, pair, repeats, _, _), = report.stopping()
+    assert pair == "tensorflow1 vs keras3-jax" and repeats == "6 + 6 (0 + 1 set aside as slow)"
+    assert next_round(pair_states(report.workloads), PLAN) == {("tensorflow1", "mnist_mlp", "compare"): 6,
+                                                               ("keras3-jax", "mnist_mlp", "compare"): 7}
+
+
 def test_budgets_are_durations() -> None:
     assert parse_budget("15m") == 900 and parse_budget("900") == 900 and parse_budget("1.5h") == 5400
     assert parse_budget("off") is None

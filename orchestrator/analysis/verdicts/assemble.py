@@ -90,9 +90,11 @@ class VerdictReport:
         return [j for j in self.claims if j.status != "not run"]
 
     def stopping(self) -> list[tuple[str, str, str, str, str]]:
-        """Per decision: (workload / profile, 'A vs B', repeats 'n_a + n_b', verdict, why it stopped)."""
+        """Per decision: (workload / profile, 'A vs B', repeats 'n_a + n_b' (with those set aside as slow and
+        replaced, if any), verdict, why it stopped)."""
         plan = self.settings.plan
-        return [(f"{p.workload} ({p.profile})", f"{p.env_a} vs {p.env_b}", f"{p.n_a} + {p.n_b}", p.verdict,
+        return [(f"{p.workload} ({p.profile})", f"{p.env_a} vs {p.env_b}", f"{p.n_a} + {p.n_b}"
+                 + (f" ({p.aside_a} + {p.aside_b} set aside as slow)" if p.aside_a or p.aside_b else ""), p.verdict,
                  stop_reason(p, plan)) for p in pair_states(self.workloads)]
 
     @property
