@@ -12,8 +12,10 @@ training times match fresh processes'? Each run's steady s/epoch is the median o
 Rule: ADOPT only if the children's median steady s/epoch lies within the fresh processes' interval for the median
 (order statistics; the range of the repeats below 6, its coverage stated), and the children's spread is not much
 smaller than the fresh ones' (CV child >= CV_FLOOR x CV fresh: children cloned from one parent must not hide the
-between-process variation that fresh repeats show; the CV is robust, 1.4826 x the MAD of the log times). A child that fails or hangs: the warm start is not usable for
-that backend. Also printed: the ratio child / fresh with its interval (verdicts.pair_test), both CVs, import_s
+between-process variation that fresh repeats show; the CV is robust, 1.4826 x the MAD of the log times), and the
+ratio child / fresh neither differs from 1 (its interval holds 1) nor is estimated more than BIAS away from it (a
+possible bias of 12-17% in a timing tool is too much, whatever its p). A child that fails or hangs: the warm start
+is not usable for that backend. Also printed: the ratio child / fresh with its interval (verdicts.pair_test), both CVs, import_s
 from each run's start event (near 0 in children: the parent imported) and the start-up seconds saved per cell.
 
     ORCHESTRATE_DATA_DIR=/work/shared/data .venv/bin/python benchmarks/warm_start.py \\
@@ -41,6 +43,7 @@ from orchestrator.execution.warm import WarmParent
 
 FRESH, CHILD = "A fresh", "B fork child"
 CV_FLOOR = 0.5  # the children's CV may not fall below half the fresh processes' CV
+BIAS = 0.05  # the ratio child / fresh must be estimated within 5% of 1 (the verdicts' tie threshold)
 
 @dataclass
 class Run:
@@ -213,6 +216,7 @@ def summary(name: str, arms: dict[str, Arm], failure: str | None) -> str:
     print(f"median import_s: fresh {median_or_dash(fresh.values('import_s'))}, "
           f"child {median_or_dash(child.values('import_s'))}")
     reasons = adoption_problems(statistics.median(b), interval.low, interval.high, cv_a, cv_b)
+    reasons += ratio_problems(test.ratio, test.low, test.high)
     verdict = "ADOPT" if not reasons else f"DO NOT ADOPT ({'; '.join(reasons)})"
     return (f"{name}: fork child / fresh steady s/epoch = {test.describe()}; CV fresh {percent(cv_a)}, "
             f"child {percent(cv_b)}; start-up saved {wall_a - wall_b:.1f} s a cell (fresh wall {wall_a:.1f} s, "
@@ -228,6 +232,19 @@ def adoption_problems(child_median: float, low: float | None, high: float | None
         problems.append(f"child median {child_median:.4f} outside the fresh interval [{low:.4f}, {high:.4f}]")
     if cv_fresh is not None and cv_child is not None and cv_child < CV_FLOOR * cv_fresh:
         problems.append(f"child CV {percent(cv_child)} below {CV_FLOOR:g} x fresh CV {percent(cv_fresh)}")
+    return problems
+
+
+def ratio_problems(ratio: float | None, low: float | None, high: float | None) -> list[str]:
+    """Why the ratio child / fresh rules the warm start out: its interval excludes 1, or it is more than BIAS
+    from 1."""
+    if ratio is None or low is None or high is None:
+        return ["no ratio interval: more pairs needed"]
+    problems = []
+    if not low <= 1 <= high:
+        problems.append(f"children differ from fresh processes: {ratio:.3g} [{low:.3g}, {high:.3g}]")
+    if abs(math.log(ratio)) > math.log1p(BIAS):
+        problems.append(f"ratio {ratio:.3g} more than {BIAS:.0%} from 1")
     return problems
 
 

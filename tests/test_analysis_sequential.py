@@ -157,7 +157,10 @@ def _matrix(repo: Path, tmp_path: Path, python: Path, budget: str) -> Path:
     raw = yaml.safe_load((repo / "tests" / "workloads" / "matrix.yaml").read_text())
     raw["workloads_dir"] = str(repo / "tests" / "workloads")
     raw["environments"]["keras3-jax"]["requirements"] = str(repo / "requirements" / "keras3-jax.txt")
-    raw["environments"]["twin"] = {"backend": "jax", "keras": "3.15.1", "python": str(python), "build": "none"}
+    raw["environments"]["keras3-jax"]["warm_start"] = True  # rounds of forked cells (a sleeping workload: its
+    # times do not depend on the process's memory layout, the warm start's bias on real ones; docs/measuring.md)
+    raw["environments"]["twin"] = {"backend": "jax", "keras": "3.15.1", "python": str(python), "build": "none",
+                                   "warm_start": True}
     raw["profiles"]["seq"] = {"epochs": 3, "repeats": 1, "timeout_s": 300, "data": "synthetic", "budget": budget}
     raw["default"] = {"profile": "seq", "workloads": ["sleepy"], "environments": ["keras3-jax", "twin"]}
     raw["reference"] = "keras3-jax"
@@ -184,6 +187,7 @@ def test_a_real_run_adds_rounds_while_undecided_and_resumes(repo: Path, tmp_path
     assert sorted(r.cell_id for r in results) == [f"{e}__sleepy__seq__r{i}" for e in ("keras3-jax", "twin")
                                                  for i in (0, 1, 2, 3)]
     assert "sequential repeats: 2 more cell(s)" in out
+    assert all(r.timings.warm_start for r in results)  # every round's cells forked from the two warm parents
     report = (tmp_path / "results" / "seq" / "report" / "report.html").read_text()
     assert "Sequential repeats" in report and "4 + 4" in report
     # --resume: the same rule on the same results asks for nothing more

@@ -45,7 +45,9 @@ def _cell(results: Path, env: str, workload: str) -> CellResult:
 @pytest.fixture(scope="module")
 def legacy_run(repo: Path, data_dir: Path, env_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     results = tmp_path_factory.mktemp("legacy-results")
-    args = ["run", str(repo / "matrix.yaml"), "--profile", "smoke", "--all"]  # --all: the five workloads
+    # --all: the five workloads; two slots, so that Theano's first compiles (30-70 s a model on a fresh cache, one
+    # core) overlap the other backends' cells
+    args = ["run", str(repo / "matrix.yaml"), "--profile", "smoke", "--all", "--slots", "2"]
     for env in LEGACY_ENVS:
         args += ["--env", env]
     rc = main(args + ["--results-dir", str(results), "--run-id", "legacy", "--data-dir", str(data_dir),
