@@ -134,7 +134,7 @@ def test_each_verdict_has_its_wording() -> None:
         "a is fastest: b takes 1.50x as long [1.47, 1.53] 90%"  # the interval's achieved level, below 95%
     replaced = dataclasses.replace(three, n_b=4, aside_b=1)
     assert decision_line(Decision("w", "p", "a", "b", replaced, True, True), 0.05) == \
-        "a is fastest: b takes 1.50x as long [1.47, 1.53] 90%; slow repeats set aside and replaced: b 1"
+        "a is fastest: b takes 1.50x as long [1.47, 1.53] 90%; slow repeats set aside: b 1"
 
 
 def table_rows(lines: list[str]) -> list[list[str]]:

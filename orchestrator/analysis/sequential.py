@@ -87,11 +87,15 @@ def looks_taken(a: list[float], b: list[float],
                 plan: Design) -> list[tuple[list[float], list[float], float, int]]:
     """(A's repeats, B's repeats, fraction, look index) at every look the pair reached: the round ran for both sides
     (each has more repeats than the previous look's count), each side's first repeats up to the look's count. The
-    repeats are those not set aside (`robust.set_aside`): a slow repeat's replacement takes its place."""
+    repeats are those not set aside (`robust.set_aside`): a slow repeat's replacement takes its place, and a look
+    that a side with repeats set aside cannot fill is not read until the replacements came (a failed repeat, by
+    contrast, leaves the look to be read with what the side has)."""
+    waits = [len(kept(x)) < len(x) for x in (a, b)]  # a side with repeats set aside waits for their replacements
     a, b = kept(a), kept(b)
     taken, previous = [], 0
     for look, (n, fraction) in enumerate(zip(plan.looks, plan.spending)):
-        if min(len(a), len(b)) > previous and min(len(a), len(b)) >= 2:
+        waiting = any(wait and len(x) < n for wait, x in zip(waits, (a, b)))
+        if min(len(a), len(b)) > previous and min(len(a), len(b)) >= 2 and not waiting:
             taken.append((a[:n], b[:n], fraction, look))
         previous = n
     return taken

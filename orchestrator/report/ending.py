@@ -123,9 +123,10 @@ def decision_line(d: Decision, tie_threshold: float, where: str = "") -> str:
 
 
 def _aside(d: Decision) -> str:
-    """'; slow repeats set aside and replaced: keras3-torch 1' where a sequential run set any aside."""
+    """'; slow repeats set aside: keras3-torch 1' where a sequential run set any aside (each replaced by one more
+    repeat, within the budget)."""
     counts = [f"{env} {n}" for env, n in ((d.a, d.test.aside_a), (d.b, d.test.aside_b)) if n]
-    return f"; slow repeats set aside and replaced: {', '.join(counts)}" if counts else ""
+    return f"; slow repeats set aside: {', '.join(counts)}" if counts else ""
 
 
 def _decision_words(d: Decision, tie_threshold: float, where: str) -> str:

@@ -57,7 +57,8 @@ SEQUENTIAL = ("Sequential repeats: looks at {looks} repeats per environment; aft
               "budget; alpha is spent over the looks by fixed fractions {spending} (a pair's p is the smallest "
               "p_look / fraction over its looks, a valid p whatever the stopping; a tie's equivalence p is spent "
               "the same way). A repeat more than max(3 normalised MADs, 20%) slower than its environment's median "
-              "log time (at most a third of them) is set aside from the looks and replaced by one more repeat. ")
+              "log time (at most a third of them) is set aside from the looks, the ratio and its interval, and "
+              "replaced by one more repeat (a look waits for it). ")
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from orchestrator.analysis.holm import holm
 from orchestrator.analysis.ranks import CONFIDENCE, exact_p, shift_interval
-from orchestrator.analysis.robust import set_aside, spread_differs, welch_interval
+from orchestrator.analysis.robust import kept, spread_differs, welch_interval
 from orchestrator.analysis.sequential import Design, sequential_p, sequential_tie_p
 from orchestrator.analysis.verdicts.settings import (
     ALPHA,
@@ -72,18 +72,21 @@ def pair_test(a: list[float], b: list[float], tie_threshold: float = TIE_THRESHO
     b = [v for v in b if math.isfinite(v) and v > 0]
     if not a or not b:
         return PairTest(len(a), len(b), None, None, None, None, "not comparable")
-    estimate, low, high, level = shift_interval(a, b)
-    if len(a) < 2 or len(b) < 2:
-        return PairTest(len(a), len(b), math.exp(estimate), None, None, None, "one repeat: no verdict")
-    widened = spread_differs(a, b)
+    # a sequential run's ratio and interval leave out the repeats set aside as slow, as its looks do
+    shown_a, shown_b = (kept(a), kept(b)) if plan.sequential else (a, b)
+    estimate, low, high, level = shift_interval(shown_a, shown_b)
+    if len(shown_a) < 2 or len(shown_b) < 2:
+        return PairTest(len(a), len(b), math.exp(estimate), None, None, None, "one repeat: no verdict",
+                        aside_a=len(a) - len(shown_a), aside_b=len(b) - len(shown_b))
+    widened = spread_differs(shown_a, shown_b)
     if widened:  # Hodges-Lehmann assumes equal spread; Welch's interval does not: keep the wider of both
-        welch_low, welch_high = welch_interval(a, b, level)
+        welch_low, welch_high = welch_interval(shown_a, shown_b, level)
         low, high = min(low, welch_low), max(high, welch_high)
     p_seq = sequential_p(a, b, plan)
     p_tie = sequential_tie_p(a, b, plan, math.log1p(tie_threshold))
-    aside_a, aside_b = (sum(set_aside(a)), sum(set_aside(b))) if plan.sequential else (0, 0)
-    test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high),
-                    exact_p(a, b), "no clear difference", level, p_seq, p_seq, p_tie, widened, aside_a, aside_b)
+    test = PairTest(len(a), len(b), math.exp(estimate), math.exp(low), math.exp(high), exact_p(a, b),
+                    "no clear difference", level, p_seq, p_seq, p_tie, widened, len(a) - len(shown_a),
+                    len(b) - len(shown_b))
     return decide(test, p_seq, tie_threshold, alpha)
 
 
