@@ -31,14 +31,19 @@ def screen(a: list[float], b: list[float]) -> tuple[list[float], list[float]]:
     """(a, b) without the repeats far from the pooled median (log times); unchanged when none is far, or when more
     are far than a third of the smaller side (then the far ones are a group of their own, not stray repeats)."""
     logs = [math.log(v) for v in list(a) + list(b)]
-    center = statistics.median(logs)
-    scale = statistics.median(abs(x - center) for x in logs) / 0.6745
+    center, scale = _median_and_scale(logs)
     if scale <= 0:
         return list(a), list(b)
     far = [abs(x - center) > FAR * scale for x in logs]
     if not any(far) or sum(far) > min(len(a), len(b)) // 3:
         return list(a), list(b)
     return ([v for v, f in zip(a, far) if not f], [v for v, f in zip(b, far[len(a):]) if not f])
+
+
+def _median_and_scale(logs: list[float]) -> tuple[float, float]:
+    """The median of log times and their normalised MAD (the standard deviation's robust estimate)."""
+    center = statistics.median(logs)
+    return center, statistics.median(abs(x - center) for x in logs) / 0.6745
 
 
 def set_aside(values: list[float]) -> list[bool]:
@@ -48,8 +53,7 @@ def set_aside(values: list[float]) -> list[bool]:
     logs = [math.log(v) for v in values]
     if len(logs) < 3:
         return [False] * len(logs)
-    center = statistics.median(logs)
-    scale = statistics.median(abs(x - center) for x in logs) / 0.6745
+    center, scale = _median_and_scale(logs)
     slow = [x - center > max(FAR * scale, SLOW) for x in logs]
     return [False] * len(logs) if sum(slow) > len(logs) // 3 else slow
 

@@ -90,8 +90,9 @@ def looks_taken(a: list[float], b: list[float],
     repeats are those not set aside (`robust.set_aside`): a slow repeat's replacement takes its place, and a look
     that a side with repeats set aside cannot fill is not read until the replacements came (a failed repeat, by
     contrast, leaves the look to be read with what the side has)."""
-    waits = [len(kept(x)) < len(x) for x in (a, b)]  # a side with repeats set aside waits for their replacements
-    a, b = kept(a), kept(b)
+    kept_a, kept_b = kept(a), kept(b)
+    waits = [len(kept_a) < len(a), len(kept_b) < len(b)]  # a side with repeats set aside waits for replacements
+    a, b = kept_a, kept_b
     taken, previous = [], 0
     for look, (n, fraction) in enumerate(zip(plan.looks, plan.spending)):
         waiting = any(wait and len(x) < n for wait, x in zip(waits, (a, b)))
